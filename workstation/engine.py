@@ -1,0 +1,171 @@
+"""Wires the engine together: one object that the GUI, the headless runner and
+the benchmarks all start the same way, so what a user watches is what runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workstation.bars import BarEngine
+from workstation.bus import EventBus
+from workstation.clock import SimClock
+from workstation.config import DATABASE_FILE, Settings
+from workstation.feeds.base import Backpressure, DataFeed
+from workstation.feeds.sim import SimFeed, default_start_ns
+from workstation.market import MarketState
+from workstation.metrics import LoopLagMonitor
+from workstation.model import NS_PER_SECOND, Bar, Instrument, ns_to_datetime
+from workstation.store import Store, open_store
+from workstation.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+FeedBuilder = Callable[[EventBus, SimClock, Backpressure], DataFeed]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    seed: int = 7
+    speed: float | None = 1.0  # None: as fast as possible
+    start_ns: int | None = None  # None: the latest US equity session open
+    duration_s: float | None = None  # simulated seconds; None: until stopped
+
+
+def sim_feed_builder(settings: Settings, options: RunOptions) -> FeedBuilder:
+    instruments = [(item.instrument(), item.sim) for item in settings.instruments if item.sim]
+    start = options.start_ns if options.start_ns is not None else default_start_ns(time.time_ns())
+    duration = None if options.duration_s is None else int(options.duration_s * NS_PER_SECOND)
+
+    def build(bus: EventBus, clock: SimClock, backpressure: Backpressure) -> SimFeed:
+        return SimFeed(instruments, bus, clock, seed=options.seed, start_ns=start,
+                       speed=options.speed, duration_ns=duration, backpressure=backpressure)
+
+    return build
+
+
+class Engine:
+    def __init__(self, settings: Settings, home: Path | None, feed_builder: FeedBuilder,
+                 *, timeframes: list[str] | None = None) -> None:
+        self.settings = settings
+        self.instruments: dict[str, Instrument] = settings.instrument_map()
+        self.bus = EventBus()
+        self.clock = SimClock()
+        self.market = MarketState(self.bus)
+        self.bars = BarEngine(self.bus, self.clock)
+        self.timeframes = timeframes if timeframes is not None else list(settings.timeframes)
+        for instrument in self.instruments.values():
+            for timeframe in self.timeframes:
+                self.bars.add(instrument, timeframe)
+        self.lag = LoopLagMonitor()
+        self._home = home
+        self.store: Store | None = None
+        self.writer: StoreWriter | None = None
+        if home is not None:
+            self.store = open_store(home / DATABASE_FILE)
+            self.writer = StoreWriter(self.store, self.bus,
+                                      flush_rows=settings.store.flush_rows,
+                                      flush_interval_s=settings.store.flush_interval_s,
+                                      store_ticks=settings.store.store_ticks)
+        self.feed = feed_builder(self.bus, self.clock, self._backpressure)
+        for symbol, price in getattr(self.feed, "reference_prices", dict)().items():
+            self.market.set_reference(symbol, price)
+        self._feed_task: asyncio.Task[None] | None = None
+        self._wall_start = 0.0
+        self._wall_end: float | None = None
+        self.bars_by_timeframe: dict[str, int] = {}
+        self.bus.subscribe(Bar, self._count_bar, "Engine.count_bar")
+
+    def _count_bar(self, bar: Bar) -> None:
+        self.bars_by_timeframe[bar.timeframe] = self.bars_by_timeframe.get(bar.timeframe, 0) + 1
+
+    async def _backpressure(self) -> None:
+        if self.writer is not None:
+            await self.writer.backpressure()
+
+    async def start(self) -> None:
+        if self.store is not None:
+            history = await asyncio.get_running_loop().run_in_executor(None, self._load_history)
+            self.bars.seed_history(history)
+        if self.writer is not None:
+            self.writer.start()
+        self.lag.start()
+        self._wall_start = time.perf_counter()
+        self._feed_task = asyncio.get_running_loop().create_task(self._run_feed())
+
+    def _load_history(self) -> list[Bar]:
+        assert self.store is not None
+        bars: list[Bar] = []
+        for symbol in self.instruments:
+            for timeframe in self.timeframes:
+                bars.extend(self.store.load_bars(symbol, timeframe, limit=500))
+        if bars:
+            log.info("loaded %d stored bars for the charts", len(bars))
+        return bars
+
+    async def _run_feed(self) -> None:
+        log.info("feed %s started at %s", self.feed.name, _fmt_ns(self.clock.now_ns()))
+        try:
+            await self.feed.run()
+        except Exception:
+            log.exception("feed %s failed", self.feed.name)
+            raise
+        finally:
+            self._wall_end = time.perf_counter()
+            log.info("feed %s %s: %d ticks, %d quotes", self.feed.name, self.feed.state,
+                     self.feed.ticks, self.feed.quotes)
+
+    async def wait_feed(self) -> None:
+        if self._feed_task is not None:
+            await self._feed_task
+
+    async def stop(self) -> None:
+        self.feed.stop()
+        if self._feed_task is not None:
+            try:
+                await self._feed_task
+            except Exception:  # noqa: BLE001 - already logged by _run_feed
+                pass
+        self.lag.stop()
+        if self.writer is not None:
+            await self.writer.close()
+        if self.store is not None:
+            self.store.close()
+
+    def report(self) -> dict[str, Any]:
+        """Counts, timings and records; everything but the timings is deterministic."""
+        wall = (self._wall_end or time.perf_counter()) - self._wall_start
+        events = self.bus.published
+        symbols = {}
+        for symbol in self.instruments:
+            state = self.market.get(symbol)
+            symbols[symbol] = {"ticks": state.trades, "last": state.last, "volume": state.volume}
+        return {
+            "feed": self.feed.name,
+            "ticks": self.feed.ticks,
+            "quotes": self.feed.quotes,
+            "bars": sum(self.bars_by_timeframe.values()),
+            "bars_by_timeframe": dict(sorted(self.bars_by_timeframe.items())),
+            "events": events,
+            "clock_end": _fmt_ns(self.clock.now_ns()),
+            "symbols": symbols,
+            "handler_errors": self.bus.errors,
+            "wall_s": round(wall, 3),
+            "events_per_s": round(events / wall, 1) if wall > 0 else 0.0,
+            "ticks_per_s": round(self.feed.ticks / wall, 1) if wall > 0 else 0.0,
+            "loop_lag_p50_ms": round(self.lag.percentile_ms(50), 3),
+            "loop_lag_p99_ms": round(self.lag.percentile_ms(99), 3),
+            "orders": [],
+            "fills": [],
+            "trades": [],
+            "signals": [],
+            "risk_events": [],
+        }
+
+
+def _fmt_ns(ts: int) -> str:
+    return ns_to_datetime(ts).isoformat()

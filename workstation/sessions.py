@@ -1,0 +1,182 @@
+"""Trading sessions from maintained exchange calendars.
+
+Holidays and early closes come from ``exchange_calendars`` (NYSE for US
+equities, CME for Globex futures), never from hand-written dates. Session
+times are computed in the exchange's own time zone and handed to the engine
+as UTC nanoseconds, so DST changes are handled by the calendar, not by us.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from workstation.model import NS_PER_SECOND
+
+NEW_YORK = ZoneInfo("America/New_York")
+CHICAGO = ZoneInfo("America/Chicago")
+_CALENDAR_START = "2015-01-01"
+_DAY_NS = 86_400 * NS_PER_SECOND
+
+
+class SessionError(LookupError):
+    """A time outside the range a calendar covers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    day: date
+    open_ns: int
+    close_ns: int
+    early_close: bool = False
+
+    def contains(self, ts_ns: int) -> bool:
+        return self.open_ns <= ts_ns < self.close_ns
+
+
+class SessionSchedule(Protocol):
+    name: str
+
+    def session_at(self, ts_ns: int) -> Session | None:
+        """The session trading at ``ts_ns`` (open <= ts < close), or None."""
+
+    def next_session(self, ts_ns: int) -> Session:
+        """The session in progress at ``ts_ns``, else the next one to open."""
+
+    def previous_session(self, ts_ns: int) -> Session:
+        """The last session that opened at or before ``ts_ns``."""
+
+
+class CalendarSchedule:
+    """Sessions held as sorted arrays of UTC nanoseconds: lookups are a bisect."""
+
+    def __init__(self, name: str, days: list[date], opens: np.ndarray, closes: np.ndarray,
+                 early: np.ndarray) -> None:
+        self.name = name
+        self._days = days
+        self._opens = opens
+        self._closes = closes
+        self._early = early
+
+    def _session(self, index: int) -> Session:
+        return Session(self._days[index], int(self._opens[index]), int(self._closes[index]),
+                       bool(self._early[index]))
+
+    def _check_range(self, ts_ns: int, index: int) -> None:
+        if index >= len(self._closes) or ts_ns < self._opens[0] - _DAY_NS * 7:
+            first = self._days[0].isoformat()
+            last = self._days[-1].isoformat()
+            raise SessionError(
+                f"{self.name}: {_fmt(ts_ns)} is outside the calendar's range {first}..{last}"
+            )
+
+    def next_session(self, ts_ns: int) -> Session:
+        index = int(np.searchsorted(self._closes, ts_ns, side="right"))
+        self._check_range(ts_ns, index)
+        return self._session(index)
+
+    def session_at(self, ts_ns: int) -> Session | None:
+        session = self.next_session(ts_ns)
+        return session if session.open_ns <= ts_ns else None
+
+    def previous_session(self, ts_ns: int) -> Session:
+        index = int(np.searchsorted(self._opens, ts_ns, side="right")) - 1
+        if index < 0:
+            self._check_range(ts_ns, len(self._closes))
+        return self._session(index)
+
+
+class Crypto247Schedule:
+    """Crypto trades around the clock; sessions are UTC calendar days."""
+
+    name = "crypto_24_7"
+
+    def _day_session(self, day_start_ns: int) -> Session:
+        day = datetime.fromtimestamp(day_start_ns / NS_PER_SECOND, tz=UTC).date()
+        return Session(day, day_start_ns, day_start_ns + _DAY_NS)
+
+    def session_at(self, ts_ns: int) -> Session:
+        return self._day_session(ts_ns - ts_ns % _DAY_NS)
+
+    def next_session(self, ts_ns: int) -> Session:
+        return self.session_at(ts_ns)
+
+    def previous_session(self, ts_ns: int) -> Session:
+        return self.session_at(ts_ns)
+
+
+def _fmt(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=UTC).isoformat()
+
+
+def _to_ns(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    return pd.DatetimeIndex(stamps).as_unit("ns").asi8.copy()
+
+
+def _local_ns(days: list[date], clock_time: time, zone: ZoneInfo, day_offset: int = 0) -> np.ndarray:
+    moments = [
+        datetime.combine(day + timedelta(days=day_offset), clock_time, zone) for day in days
+    ]
+    return np.array([int(m.timestamp()) * NS_PER_SECOND for m in moments], dtype=np.int64)
+
+
+def _calendar(code: str):  # noqa: ANN202 - exchange_calendars has no public base type hint
+    import exchange_calendars as xcals  # imported lazily: it costs ~0.5 s
+
+    return xcals.get_calendar(code, start=_CALENDAR_START)
+
+
+def _us_equity(extended: bool) -> CalendarSchedule:
+    """NYSE regular hours 09:30-16:00 ET; extended adds 04:00-09:30 and until 20:00
+    (17:00 after an early 13:00 close)."""
+    cal = _calendar("XNYS")
+    schedule = cal.schedule
+    days = [ts.date() for ts in schedule.index]
+    early = schedule.index.isin(cal.early_closes)
+    if not extended:
+        return CalendarSchedule("us_equity", days, _to_ns(schedule["open"]),
+                                _to_ns(schedule["close"]), early)
+    opens = _local_ns(days, time(4, 0), NEW_YORK)
+    regular_close = _to_ns(schedule["close"])
+    closes = np.where(early, regular_close + 4 * 3600 * NS_PER_SECOND,
+                      _local_ns(days, time(20, 0), NEW_YORK))
+    return CalendarSchedule("us_equity_extended", days, opens, closes, early)
+
+
+def _cme_globex() -> CalendarSchedule:
+    """CME Globex equity-index futures: Sunday-Friday 17:00-16:00 CT with a daily
+    halt from 16:00 to 17:00 CT; holiday and early-close days from CME's calendar."""
+    cal = _calendar("CMES")
+    schedule = cal.schedule
+    days = [ts.date() for ts in schedule.index]
+    early = schedule.index.isin(cal.early_closes)
+    halt_start = _local_ns(days, time(16, 0), CHICAGO)
+    closes = np.minimum(_to_ns(schedule["close"]), halt_start)
+    return CalendarSchedule("cme_globex", days, _to_ns(schedule["open"]), closes, early)
+
+
+_BUILDERS = {
+    "us_equity": lambda: _us_equity(extended=False),
+    "us_equity_extended": lambda: _us_equity(extended=True),
+    "cme_globex": _cme_globex,
+    "crypto_24_7": Crypto247Schedule,
+}
+
+SCHEDULE_NAMES = tuple(_BUILDERS)
+
+
+@functools.cache
+def get_schedule(name: str) -> SessionSchedule:
+    try:
+        builder = _BUILDERS[name]
+    except KeyError:
+        raise SessionError(
+            f"unknown session schedule {name!r}; known: {', '.join(SCHEDULE_NAMES)}"
+        ) from None
+    return builder()

@@ -1,0 +1,108 @@
+"""The versioned schema: explicit, append-only migrations.
+
+Ticks are stored as columnar chunks (one row per symbol per writer batch, each
+column a packed little-endian array): an order of magnitude faster to write and
+smaller than a row per tick, which is what lets the writer keep up with the
+feed at hundreds of thousands of ticks per second.
+
+Each migration is plain DDL frozen at the version it introduced, so upgrading an
+old database replays exactly what that version did. Never edit a released
+migration; add the next one. The SQLAlchemy Core tables below describe the
+current schema for queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Integer, LargeBinary, MetaData, String, Table, Text
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "market data: trade ticks (columnar chunks) and closed bars", [
+        """CREATE TABLE tick_chunks (
+            id INTEGER PRIMARY KEY,
+            symbol TEXT NOT NULL,
+            start_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            ts BLOB NOT NULL,
+            price BLOB NOT NULL,
+            size BLOB NOT NULL,
+            side BLOB NOT NULL
+        )""",
+        "CREATE INDEX ix_tick_chunks_symbol_start ON tick_chunks (symbol, start_ts)",
+        """CREATE TABLE bars (
+            symbol TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            open REAL NOT NULL,
+            high REAL NOT NULL,
+            low REAL NOT NULL,
+            close REAL NOT NULL,
+            volume REAL NOT NULL,
+            trades INTEGER NOT NULL,
+            flags INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (symbol, timeframe, ts)
+        ) WITHOUT ROWID""",
+    ]),
+    (2, "import log: which file was loaded when", [
+        """CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            imported_at INTEGER NOT NULL
+        )""",
+    ]),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+metadata = MetaData()
+
+tick_chunks = Table(
+    "tick_chunks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("symbol", Text, nullable=False),
+    Column("start_ts", Integer, nullable=False),
+    Column("end_ts", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("ts", LargeBinary, nullable=False),
+    Column("price", LargeBinary, nullable=False),
+    Column("size", LargeBinary, nullable=False),
+    Column("side", LargeBinary, nullable=False),
+)
+
+bars = Table(
+    "bars", metadata,
+    Column("symbol", Text, primary_key=True),
+    Column("timeframe", Text, primary_key=True),
+    Column("ts", Integer, primary_key=True),
+    Column("end_ts", Integer, nullable=False),
+    Column("open", Float, nullable=False),
+    Column("high", Float, nullable=False),
+    Column("low", Float, nullable=False),
+    Column("close", Float, nullable=False),
+    Column("volume", Float, nullable=False),
+    Column("trades", Integer, nullable=False),
+    Column("flags", Integer, nullable=False),
+)
+
+imports = Table(
+    "imports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_name", String, nullable=False),
+    Column("sha256", String, nullable=False, unique=True),
+    Column("kind", String, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("imported_at", Integer, nullable=False),
+)
+
+INSERT_TICK_CHUNK_SQL = (
+    "INSERT INTO tick_chunks (symbol, start_ts, end_ts, count, ts, price, size, side) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPSERT_BAR_SQL = (
+    "INSERT OR REPLACE INTO bars (symbol, timeframe, ts, end_ts, open, high, low, close, "
+    "volume, trades, flags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
