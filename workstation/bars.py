@@ -31,7 +31,8 @@ _TIMEFRAME = re.compile(r"^(\d+)([smhdtv])$")
 
 @dataclass(frozen=True, slots=True)
 class Timeframe:
-    """``5s``, ``1m``, ``1h``, ``1d`` (one bar per session), ``500t`` (ticks), ``1000v`` (volume)."""
+    """``5s``, ``1m``, ``1h``, ``1d`` (one bar per session), ``500t`` (ticks) or
+    ``1000v`` (volume)."""
 
     label: str
     kind: str  # "time" | "session" | "tick" | "volume"
@@ -48,7 +49,8 @@ class Timeframe:
         count, unit = int(match.group(1)), match.group(2)
         if unit == "d":
             if count != 1:
-                raise ValueError(f"bad timeframe {text!r}: only 1d (one bar per session) is supported")
+                raise ValueError(f"bad timeframe {text!r}: only 1d (one bar per session) "
+                                 "is supported")
             return cls("1d", "session", 0)
         kind = {"t": "tick", "v": "volume"}.get(unit, "time")
         return cls(f"{count}{unit}", kind, count * _UNITS[unit])

@@ -4,6 +4,7 @@ the benchmarks all start the same way, so what a user watches is what runs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -126,10 +127,8 @@ class Engine:
     async def stop(self) -> None:
         self.feed.stop()
         if self._feed_task is not None:
-            try:
+            with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
-            except Exception:  # noqa: BLE001 - already logged by _run_feed
-                pass
         self.lag.stop()
         if self.writer is not None:
             await self.writer.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -119,10 +119,8 @@ def _to_ns(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return pd.DatetimeIndex(stamps).as_unit("ns").asi8.copy()
 
 
-def _local_ns(days: list[date], clock_time: time, zone: ZoneInfo, day_offset: int = 0) -> np.ndarray:
-    moments = [
-        datetime.combine(day + timedelta(days=day_offset), clock_time, zone) for day in days
-    ]
+def _local_ns(days: list[date], clock_time: time, zone: ZoneInfo) -> np.ndarray:
+    moments = [datetime.combine(day, clock_time, zone) for day in days]
     return np.array([int(m.timestamp()) * NS_PER_SECOND for m in moments], dtype=np.int64)
 
 

@@ -64,8 +64,18 @@ class _Walker:
 class _Slice:
     """The merged events of one slice, as plain lists (fast to index)."""
 
-    __slots__ = ("ts", "symbol", "price", "size", "side", "quote", "bid", "ask", "bid_size",
-                 "ask_size")
+    __slots__ = (
+        "ask",
+        "ask_size",
+        "bid",
+        "bid_size",
+        "price",
+        "quote",
+        "side",
+        "size",
+        "symbol",
+        "ts",
+    )
 
     def __init__(self, columns: dict[str, list]) -> None:
         for name in self.__slots__:
@@ -100,7 +110,8 @@ class SimFeed:
 
     def reference_prices(self) -> dict[str, float]:
         """Where each instrument starts: the watchlist's 'previous close'."""
-        return {w.instrument.symbol: w.instrument.round_price(w.params.price) for w in self._walkers}
+        return {w.instrument.symbol: w.instrument.round_price(w.params.price)
+                for w in self._walkers}
 
     def stop(self) -> None:
         self._stopping = True

@@ -39,9 +39,8 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.engine = _make_engine(path)
-        with self._translated_errors("open"):
-            with self.engine.connect() as conn:
-                self._version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+        with self._translated_errors("open"), self.engine.connect() as conn:
+            self._version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
         if self._version > schema.SCHEMA_VERSION:
             self.engine.dispose()
             raise StoreError(
@@ -60,11 +59,11 @@ class Store:
         for version, description, statements in schema.MIGRATIONS:
             if version <= self._version:
                 continue
-            with self._translated_errors(f"migration {version} ({description})"):
-                with self.engine.begin() as conn:
-                    for statement in statements:
-                        conn.exec_driver_sql(statement)
-                    conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+            with (self._translated_errors(f"migration {version} ({description})"),
+                  self.engine.begin() as conn):
+                for statement in statements:
+                    conn.exec_driver_sql(statement)
+                conn.exec_driver_sql(f"PRAGMA user_version = {version}")
             self._version = version
             applied.append(version)
             log.info("store %s: migrated to schema %d: %s", self.path.name, version, description)
@@ -79,14 +78,15 @@ class Store:
             yield conn
 
     # -- writes -------------------------------------------------------------------
-    def write(self, ticks: dict[str, TickColumns], bars: Sequence[BarRow]) -> None:
-        """Commit one batch: each symbol's ticks become one chunk."""
+    def write(self, ticks: Iterable[tuple[str, TickColumns]], bars: Sequence[BarRow]) -> None:
+        """Commit one batch: each (symbol, columns) pair becomes one tick chunk."""
         with self.transaction() as conn:
             self.write_in(conn, ticks, bars)
 
     @staticmethod
-    def write_in(conn: Connection, ticks: dict[str, TickColumns], bars: Sequence[BarRow]) -> None:
-        chunks = [pack(symbol, columns) for symbol, columns in ticks.items() if len(columns)]
+    def write_in(conn: Connection, ticks: Iterable[tuple[str, TickColumns]],
+                 bars: Sequence[BarRow]) -> None:
+        chunks = [pack(symbol, columns) for symbol, columns in ticks if len(columns)]
         if chunks:
             conn.exec_driver_sql(schema.INSERT_TICK_CHUNK_SQL, chunks)
         if bars:

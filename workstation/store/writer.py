@@ -82,7 +82,7 @@ class StoreWriter:
     def _write(self, ticks: dict[str, TickColumns], tick_rows: int, bars: list[BarRow]) -> None:
         started = perf_counter()
         try:
-            self._store.write(ticks, bars)
+            self._store.write(ticks.items(), bars)
         except Exception:
             self.failures += 1
             log.exception("store writer: a batch of %d ticks and %d bars was not written",

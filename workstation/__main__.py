@@ -1,0 +1,190 @@
+"""The command line: ``bracket`` / ``python -m workstation``.
+
+    bracket                                   open the workstation (simulated market)
+    bracket --smoke --screenshot shot.png     start, stream, screenshot, print JSON, exit
+    bracket run --headless --seconds 600 --speed max --seed 7 --report run.json
+    bracket import FILE [--symbol NQ] [--timeframe 1m] [--tz America/New_York]
+
+This is the one engine module allowed to reach into ``ui`` (lazily, for the GUI);
+everything headless runs without Qt. Absolute imports only: PyInstaller runs
+this file as a top-level script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import logging.handlers
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from workstation.config import (
+    DATABASE_FILE,
+    SETTINGS_FILE,
+    ConfigError,
+    Settings,
+    load_settings,
+    resolve_home,
+)
+from workstation.engine import Engine, FeedBuilder, RunOptions, sim_feed_builder
+from workstation.feeds.replay import ReplayEvent, ReplayFeed, events_from_file
+from workstation.importer import ImportProblem, import_file
+from workstation.model import datetime_to_ns, ns_to_datetime
+from workstation.sessions import NEW_YORK, SessionError, get_schedule
+from workstation.store import StoreError
+from workstation.store.database import open_store
+
+log = logging.getLogger("workstation")
+
+
+def _speed(text: str) -> float | None:
+    if text.lower() in ("max", "inf", "fast"):
+        return None
+    try:
+        value = float(text.lower().removesuffix("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"speed {text!r}: use a number such as 1, 10, 100, or max") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"speed {text!r} must be positive")
+    return value
+
+
+def _start(text: str) -> int:
+    """A date: the simulated market starts at that day's US equity open (or the next one)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"start {text!r}: use a date like 2026-11-02") from None
+    midnight = datetime.combine(day, time(0, 0), NEW_YORK)
+    return get_schedule("us_equity").next_session(datetime_to_ns(midnight)).open_ns
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="run the engine without Qt")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="simulated seconds to run (default: until closed)")
+    parser.add_argument("--speed", type=_speed, default=1.0,
+                        help="1 (real time), 10, 100 ... or max (default 1)")
+    parser.add_argument("--seed", type=int, default=None, help="simulation seed (settings: 7)")
+    parser.add_argument("--start", type=_start, default=None,
+                        help="simulated start date (default: the latest US equity session)")
+    parser.add_argument("--replay", type=Path, default=None, metavar="FILE",
+                        help="replay a CSV/Parquet file of ticks or bars instead of simulating")
+    parser.add_argument("--report", type=Path, default=None, help="write a JSON report here")
+    parser.add_argument("--smoke", action="store_true",
+                        help="GUI self-test: stream, screenshot, print a JSON summary, exit")
+    parser.add_argument("--screenshot", type=Path, default=None, help="save the main window here")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bracket", description="Bracket trader workstation")
+    parser.add_argument("--home", default=None,
+                        help="folder for settings, database and plugins (env BRACKET_HOME)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _run_options(parser)
+    commands = parser.add_subparsers(dest="command")
+    _run_options(commands.add_parser("run", help="run the workstation or the headless engine"))
+    importer = commands.add_parser("import", help="load a CSV or Parquet of ticks or bars")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--symbol", default=None, help="symbol when the file has no column")
+    importer.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1m or 1d")
+    importer.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        home = resolve_home(args.home)
+        _setup_logging(home, args.verbose)
+        settings = load_settings(home / SETTINGS_FILE)
+        if args.command == "import":
+            return _import(home, settings, args)
+        if args.headless:
+            return asyncio.run(_headless(home, settings, args))
+        from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
+
+        return run_gui(home, settings, feed_builder=_feed_builder(settings, args), smoke=args.smoke,
+                       screenshot=args.screenshot, seconds=args.seconds, report=args.report)
+    except (ConfigError, StoreError, SessionError, ImportProblem) as exc:
+        print(f"bracket: {exc}", file=sys.stderr)
+        return 2
+
+
+def _feed_builder(settings: Settings, args: argparse.Namespace) -> FeedBuilder:
+    if args.replay is not None:
+        source = events_from_file(args.replay, settings.instrument_map())
+        first = next(source)  # read and validate now: a bad file fails before anything starts
+
+        def build(bus: Any, clock: Any, backpressure: Any) -> ReplayFeed:
+            return ReplayFeed(_chain(first, source), bus, clock, speed=args.speed,
+                              backpressure=backpressure)
+
+        return build
+    seed = settings.feed.seed if args.seed is None else args.seed
+    speed = args.speed if args.headless or args.speed != 1.0 else settings.feed.speed
+    options = RunOptions(seed=seed, speed=speed, start_ns=args.start, duration_s=args.seconds)
+    return sim_feed_builder(settings, options)
+
+
+def _chain(first: list[ReplayEvent], rest: Iterator[list[ReplayEvent]]
+           ) -> Iterator[list[ReplayEvent]]:
+    yield first
+    yield from rest
+
+
+async def _headless(home: Path, settings: Settings, args: argparse.Namespace) -> int:
+    if args.seconds is None and args.replay is None:
+        raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
+    engine = Engine(settings, home, _feed_builder(settings, args))
+    await engine.start()
+    try:
+        await engine.wait_feed()
+    finally:
+        await engine.stop()
+    report = engine.report()
+    text = json.dumps(report, indent=2)
+    if args.report is not None:
+        args.report.write_text(text + "\n", encoding="utf-8")
+    summary = {k: report[k] for k in ("ticks", "bars", "events_per_s", "loop_lag_p99_ms")}
+    print(json.dumps(summary))
+    return 0
+
+
+def _import(home: Path, settings: Settings, args: argparse.Namespace) -> int:
+    store = open_store(home / DATABASE_FILE)
+    try:
+        summary = import_file(store, args.file, settings.instrument_map(), symbol=args.symbol,
+                              timeframe=args.timeframe, tz=args.tz)
+    finally:
+        store.close()
+    first = ns_to_datetime(summary.first_ns).strftime("%Y-%m-%d %H:%M:%S")
+    last = ns_to_datetime(summary.last_ns).strftime("%Y-%m-%d %H:%M:%S")
+    print(f"imported {summary.rows:,} {summary.kind} for {', '.join(summary.symbols)} "
+          f"({first} to {last} UTC) from {args.file.name}")
+    return 0
+
+
+def _setup_logging(home: Path, verbose: bool) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    (home / "logs").mkdir(exist_ok=True)
+    file_handler = logging.handlers.RotatingFileHandler(
+        home / "logs" / "bracket.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    file_handler.setFormatter(fmt)
+    root.addHandler(console)
+    root.addHandler(file_handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
