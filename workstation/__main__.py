@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import logging.handlers
+import math
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -42,9 +43,13 @@ from workstation.store.database import open_store
 log = logging.getLogger("workstation")
 
 
-def _speed(text: str) -> float | None:
+SMOKE_SPEED = 120.0  # a smoke run of a few seconds still shows several minutes of bars
+
+
+def _speed(text: str) -> float:
+    """Replay/simulation speed; ``max`` is infinity (as fast as possible)."""
     if text.lower() in ("max", "inf", "fast"):
-        return None
+        return math.inf
     try:
         value = float(text.lower().removesuffix("x"))
     except ValueError:
@@ -69,8 +74,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="run the engine without Qt")
     parser.add_argument("--seconds", type=float, default=None,
                         help="simulated seconds to run (default: until closed)")
-    parser.add_argument("--speed", type=_speed, default=1.0,
-                        help="1 (real time), 10, 100 ... or max (default 1)")
+    parser.add_argument("--speed", type=_speed, default=None,
+                        help="1 (real time), 10, 100 ... or max (default: max headless, "
+                             f"{SMOKE_SPEED:g} for --smoke, else the settings' feed.speed)")
     parser.add_argument("--seed", type=int, default=None, help="simulation seed (settings: 7)")
     parser.add_argument("--start", type=_start, default=None,
                         help="simulated start date (default: the latest US equity session)")
@@ -117,19 +123,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _resolve_speed(settings: Settings, args: argparse.Namespace) -> float | None:
+    """None means as fast as possible."""
+    if args.speed is not None:
+        chosen = args.speed
+    elif args.headless:
+        chosen = math.inf
+    elif args.smoke:
+        chosen = SMOKE_SPEED
+    else:
+        chosen = settings.feed.speed
+    return None if math.isinf(chosen) else chosen
+
+
 def _feed_builder(settings: Settings, args: argparse.Namespace) -> FeedBuilder:
+    speed = _resolve_speed(settings, args)
     if args.replay is not None:
         source = events_from_file(args.replay, settings.instrument_map())
         first = next(source)  # read and validate now: a bad file fails before anything starts
 
         def build(bus: Any, clock: Any, backpressure: Any) -> ReplayFeed:
-            return ReplayFeed(_chain(first, source), bus, clock, speed=args.speed,
+            return ReplayFeed(_chain(first, source), bus, clock, speed=speed,
                               backpressure=backpressure)
 
         return build
     seed = settings.feed.seed if args.seed is None else args.seed
-    speed = args.speed if args.headless or args.speed != 1.0 else settings.feed.speed
-    options = RunOptions(seed=seed, speed=speed, start_ns=args.start, duration_s=args.seconds)
+    duration = None if args.smoke else args.seconds  # a smoke run's seconds are wall seconds
+    options = RunOptions(seed=seed, speed=speed, start_ns=args.start, duration_s=duration)
     return sim_feed_builder(settings, options)
 
 

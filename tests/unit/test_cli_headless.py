@@ -1,0 +1,162 @@
+"""The command line without Qt: headless runs, imports and settings errors, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TIMING_KEYS = {"wall_s", "events_per_s", "ticks_per_s", "loop_lag_p50_ms", "loop_lag_p99_ms"}
+
+
+def bracket(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "BRACKET_HOME"}
+    return subprocess.run([sys.executable, "-m", "workstation", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def headless_run(tmp_path: Path, name: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    home = tmp_path / name
+    result = bracket("--home", str(home), "run", "--headless", "--seconds", "120", "--speed",
+                     "max", "--seed", "5", "--start", "2026-11-02", "--report", f"{name}.json",
+                     cwd=tmp_path)
+    report = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+    return result, report
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("cli")
+    first = headless_run(tmp_path, "home_a")
+    second = headless_run(tmp_path, "home_b")
+    return tmp_path, first, second
+
+
+def test_a_headless_run_exits_zero_and_prints_a_json_summary_last(two_runs):
+    _, (result, report), _ = two_runs
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(summary) == {"ticks", "bars", "events_per_s", "loop_lag_p99_ms"}
+    assert summary["ticks"] == report["ticks"] > 0
+    assert summary["bars"] == report["bars"] > 0
+
+
+def test_two_headless_runs_with_the_same_seed_report_the_same_except_timings(two_runs):
+    _, (first, report_a), (second, report_b) = two_runs
+
+    assert first.returncode == second.returncode == 0
+    assert set(report_a) == set(report_b)
+    assert TIMING_KEYS <= set(report_a)
+    same_a = {key: value for key, value in report_a.items() if key not in TIMING_KEYS}
+    same_b = {key: value for key, value in report_b.items() if key not in TIMING_KEYS}
+    assert same_a == same_b
+
+
+def test_the_report_covers_the_simulated_two_minutes_from_the_2026_11_02_open(two_runs):
+    _, (_, report), _ = two_runs
+
+    # --start 2026-11-02 is that day's US equity open, 14:30 UTC; 120 s later is 14:32.
+    assert report["clock_end"] == "2026-11-02T14:32:00+00:00"
+    assert report["feed"] == "sim"
+    assert report["handler_errors"] == 0
+    # 120 s of 5 s bars and of 1 m bars for the five default instruments.
+    assert report["bars_by_timeframe"] == {"1m": 10, "5s": 120}
+    assert report["bars"] == 130
+    assert set(report["symbols"]) == {"NQ", "ES", "AAPL", "MSFT", "BTC/USD"}
+    assert sum(entry["ticks"] for entry in report["symbols"].values()) == report["ticks"]
+
+
+def test_the_report_has_trading_records_as_lists(two_runs):
+    _, (_, report), _ = two_runs
+
+    for key in ("orders", "fills", "trades", "signals", "risk_events"):
+        assert isinstance(report[key], list), key
+
+
+def test_a_headless_run_stores_its_bars_in_the_home_database(two_runs):
+    tmp_path, (_, report), _ = two_runs
+    from workstation.store import open_store
+
+    store = open_store(tmp_path / "home_a" / "bracket.sqlite")
+    try:
+        assert store.bar_count() == report["bars"]
+        assert store.tick_count() == report["ticks"]
+    finally:
+        store.close()
+
+
+def test_a_headless_run_without_seconds_or_replay_exits_2(tmp_path):
+    result = bracket("--home", str(tmp_path / "home"), "run", "--headless", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "--seconds" in result.stderr
+
+
+def test_a_headless_replay_of_a_tick_file_publishes_every_row(tmp_path):
+    csv = tmp_path / "ticks.csv"
+    csv.write_text("ts,symbol,price,size\n"
+                   "2026-11-02T14:30:00Z,NQ,21000.25,1\n"
+                   "2026-11-02T14:30:01Z,ES,6000.50,2\n"
+                   "2026-11-02T14:30:07Z,NQ,21000.50,3\n", encoding="utf-8")
+
+    result = bracket("--home", str(tmp_path / "home"), "run", "--headless", "--replay",
+                     str(csv), "--speed", "max", "--report", "replay.json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "replay.json").read_text(encoding="utf-8"))
+    assert report["feed"] == "replay"
+    assert report["ticks"] == 3
+    assert report["clock_end"] == "2026-11-02T14:30:07+00:00"
+    # The 14:30:00 5 s bars of NQ and ES close when time passes 14:30:05.
+    assert report["bars_by_timeframe"] == {"5s": 2}
+
+
+def test_importing_a_bad_csv_exits_2_with_the_problem_on_stderr(tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text("ts,symbol,price,size\n"
+                   "2026-11-02T14:30:00Z,NQ,21000.25,1\n"
+                   "2026-11-02T14:30:01Z,NQ,21000.10,1\n", encoding="utf-8")
+
+    result = bracket("--home", str(tmp_path / "home"), "import", str(csv), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "bad.csv line 3: price 21000.1 is not a multiple of NQ's tick size 0.25" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_importing_a_good_csv_exits_0_and_says_what_it_imported(tmp_path):
+    csv = tmp_path / "good.csv"
+    csv.write_text("ts,symbol,price,size\n"
+                   "2026-11-02T14:30:00Z,NQ,21000.25,1\n"
+                   "2026-11-02T14:30:01Z,NQ,21000.50,1\n", encoding="utf-8")
+    home = tmp_path / "home"
+
+    first = bracket("--home", str(home), "import", str(csv), cwd=tmp_path)
+    second = bracket("--home", str(home), "import", str(csv), cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == ("imported 2 ticks for NQ (2026-11-02 14:30:00 to "
+                                    "2026-11-02 14:30:01 UTC) from good.csv")
+    assert second.returncode == 2
+    assert "good.csv was already imported" in second.stderr
+
+
+def test_a_bad_settings_file_exits_2_naming_the_file_and_the_key(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = home / "settings.toml"
+    settings.write_text("[feed]\nspeed = -1\n", encoding="utf-8")
+
+    result = bracket("--home", str(home), "run", "--headless", "--seconds", "10", "--speed",
+                     "max", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert str(settings) in result.stderr
+    assert "feed.speed" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,75 @@
+"""Start the GUI: QApplication, the qasync loop, the engine and the main window.
+
+``--smoke`` runs the real app for a few seconds, saves a screenshot and prints
+one JSON line, so CI and people can check the whole stack in one command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from ui.bridge import EngineBridge, LogBuffer
+from ui.main_window import MainWindow
+from ui.theme import apply_theme
+from workstation.config import Settings
+from workstation.engine import Engine, FeedBuilder
+
+log = logging.getLogger(__name__)
+SMOKE_SECONDS = 6.0
+
+
+def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, smoke: bool = False,
+            screenshot: Path | None = None, seconds: float | None = None,
+            report: Path | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Bracket")
+    app.setOrganizationName("Bracket")
+    app.setQuitOnLastWindowClosed(False)  # closing the window ends _main, which cleans up
+    apply_theme(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    log_buffer = LogBuffer()
+    logging.getLogger().addHandler(log_buffer)
+    try:
+        with loop:
+            return loop.run_until_complete(
+                _main(home, settings, feed_builder, log_buffer, smoke, screenshot, seconds, report))
+    finally:
+        logging.getLogger().removeHandler(log_buffer)
+
+
+async def _main(home: Path, settings: Settings, feed_builder: FeedBuilder, log_buffer: LogBuffer,
+                smoke: bool, screenshot: Path | None, seconds: float | None,
+                report: Path | None) -> int:
+    engine = Engine(settings, home, feed_builder)
+    bridge = EngineBridge(engine, log_buffer)
+    window = MainWindow(engine, bridge, home)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    await engine.start()
+    bridge.start()
+    window.show()
+    log.info("Bracket started; data and settings in %s", home)
+    if smoke:
+        await asyncio.sleep(seconds or SMOKE_SECONDS)
+        if screenshot is not None:
+            window.grab().save(str(screenshot))
+    if smoke or screenshot is not None:
+        window.close()
+    await closed.wait()
+    await engine.stop()
+    summary = engine.report()
+    summary["frames"] = bridge.frames
+    if report is not None:
+        report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if smoke:
+        keys = ("ticks", "bars", "events_per_s", "loop_lag_p99_ms", "frames", "handler_errors")
+        print(json.dumps({k: summary[k] for k in keys}), flush=True)
+    return 0

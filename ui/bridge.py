@@ -1,0 +1,75 @@
+"""The bridge from the engine's bus to Qt.
+
+Bus handlers here only record what changed (a few dict writes per event); a
+QTimer turns that into at most one repaint per frame (~30 per second), however
+fast the feed runs. Panels subscribe to the bridge's Qt signals, never to the
+bus, and hold no trading logic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from workstation.engine import Engine
+from workstation.model import Bar, PartialBar
+
+FRAME_MS = 33
+
+
+class LogBuffer(logging.Handler):
+    """Keeps recent log records for the Log panel; safe to call from any thread."""
+
+    def __init__(self, capacity: int = 5_000) -> None:
+        super().__init__(logging.INFO)
+        self.records: deque[logging.LogRecord] = deque(maxlen=capacity)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class EngineBridge(QObject):
+    frame = Signal()  # once per frame: pull-based panels (watchlist, status) refresh
+    bars_closed = Signal(list)  # closed Bar objects since the last frame
+    partial_bar = Signal(object)  # latest PartialBar per frame for the watched series
+    log_records = Signal(list)
+
+    def __init__(self, engine: Engine, log_buffer: LogBuffer, parent: QObject | None = None
+                 ) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._log_buffer = log_buffer
+        self._closed: list[Bar] = []
+        self._partial: PartialBar | None = None
+        self.frames = 0
+        engine.bus.subscribe(Bar, self._closed.append, "ui.bridge.bar")
+        engine.bus.subscribe(PartialBar, self._on_partial, "ui.bridge.partial")
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._on_frame)
+
+    def _on_partial(self, event: PartialBar) -> None:
+        self._partial = event
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _on_frame(self) -> None:
+        self.frames += 1
+        if self._closed:
+            closed, self._closed[:] = list(self._closed), []
+            self.bars_closed.emit(closed)
+        if self._partial is not None:
+            partial, self._partial = self._partial, None
+            self.partial_bar.emit(partial)
+        if self._log_buffer.records:
+            records = []
+            while self._log_buffer.records:
+                records.append(self._log_buffer.records.popleft())
+            self.log_records.emit(records)
+        self.frame.emit()

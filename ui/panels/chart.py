@@ -1,0 +1,344 @@
+"""Chart dock: pyqtgraph candlesticks with volume, the live forming bar, a
+crosshair readout, and auto-follow that lets go as soon as the user pans.
+
+Bars are placed at consecutive x positions (no gaps for nights and weekends);
+the time axis maps positions back to bar times, shown in New York time.
+Closed bars are drawn once into a QPicture; only the forming bar repaints
+every frame.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPen, QPicture
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import theme
+from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
+
+DISPLAY_ZONE = ZoneInfo("America/New_York")
+VISIBLE_BARS = 90
+_BODY_WIDTH = 0.7
+
+
+class CandlestickItem(pg.GraphicsObject):
+    """Candles for arrays of x/open/high/low/close, painted from a cached picture."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._picture = QPicture()
+        self._bounds = QRectF()
+
+    def set_data(self, x: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray,
+                 c: np.ndarray) -> None:
+        picture = QPicture()
+        painter = QPainter(picture)
+        half = _BODY_WIDTH / 2
+        for color, mask in ((theme.UP, c >= o), (theme.DOWN, c < o)):
+            pen = QPen(color)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(color)
+            for xi, oi, hi, li, ci in zip(x[mask], o[mask], h[mask], low[mask], c[mask],
+                                          strict=True):
+                painter.drawLine(QPointF(xi, li), QPointF(xi, hi))
+                top, bottom = max(oi, ci), min(oi, ci)
+                painter.drawRect(QRectF(xi - half, bottom, _BODY_WIDTH, max(top - bottom, 1e-9)))
+        painter.end()
+        self.prepareGeometryChange()
+        self._picture = picture
+        self._bounds = (QRectF(float(x.min()) - 1, float(low.min()), float(x.max() - x.min()) + 2,
+                               float(h.max() - low.min())) if len(x) else QRectF())
+        self.update()
+
+    def paint(self, painter: QPainter, *_: object) -> None:
+        self._picture.play(painter)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+
+class TimeAxis(pg.AxisItem):
+    """Labels bar positions with the bars' open times."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="bottom")
+        self.times: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.daily = False
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float
+                    ) -> list[str]:
+        labels = []
+        for value in values:
+            index = int(round(value))
+            if 0 <= index < len(self.times):
+                moment = _local(int(self.times[index]))
+                labels.append(moment.strftime("%m-%d" if self.daily else "%H:%M"))
+            else:
+                labels.append("")
+        return labels
+
+
+def _local(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts / NS_PER_SECOND, tz=UTC).astimezone(DISPLAY_ZONE)
+
+
+class ChartPanel(QWidget):
+    series_changed = Signal(str, str)  # symbol, timeframe
+
+    def __init__(self, instruments: dict[str, Instrument], timeframes: list[str],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._instruments = instruments
+        self.symbol = ""
+        self.timeframe = ""
+        self._decimals = 2
+        self._bars: list[Bar] = []
+        self._partial: Bar | None = None
+        self._arrays = {k: np.zeros(0) for k in ("x", "o", "h", "l", "c", "v")}
+        self._ts = np.zeros(0, dtype=np.int64)
+
+        self.symbol_box = QComboBox(self)
+        self.symbol_box.setObjectName("chartSymbol")
+        self.symbol_box.addItems(list(instruments))
+        self.timeframe_box = QComboBox(self)
+        self.timeframe_box.setObjectName("chartTimeframe")
+        self.timeframe_box.addItems(timeframes)
+        self.follow_button = QToolButton(self)
+        self.follow_button.setObjectName("chartFollow")
+        self.follow_button.setText("Follow")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.setToolTip("Keep the newest bar in view (F); panning turns it off")
+        self.readout = QLabel(self)
+        self.readout.setObjectName("chartReadout")
+        self.readout.setFont(theme.MONO)
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 4, 4, 0)
+        bar.addWidget(self.symbol_box)
+        bar.addWidget(self.timeframe_box)
+        bar.addWidget(self.follow_button)
+        bar.addWidget(self.readout, 1)
+
+        self.axis = TimeAxis()
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.price_plot = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": self.axis})
+        self.volume_plot = self.graphics.addPlot(row=1, col=0)
+        self.graphics.ci.layout.setRowStretchFactor(0, 4)
+        self.graphics.ci.layout.setRowStretchFactor(1, 1)
+        self._setup_plots()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+
+        self.symbol_box.currentTextChanged.connect(self._on_box_changed)
+        self.timeframe_box.currentTextChanged.connect(self._on_box_changed)
+        self.follow_button.toggled.connect(self._on_follow_toggled)
+
+    def _setup_plots(self) -> None:
+        for plot in (self.price_plot, self.volume_plot):
+            plot.showGrid(x=True, y=True, alpha=0.12)
+            plot.setMouseEnabled(x=True, y=False)
+            plot.hideButtons()
+            plot.setMenuEnabled(False)
+            plot.showAxis("right")
+            plot.hideAxis("left")
+            plot.getAxis("right").setWidth(72)
+        self.volume_plot.setXLink(self.price_plot)
+        self.volume_plot.hideAxis("bottom")
+        self.volume_plot.setMaximumHeight(140)
+        self.candles = CandlestickItem()
+        self.live_candle = CandlestickItem()
+        self.volume = pg.BarGraphItem(x=[], height=[], width=_BODY_WIDTH, brush=theme.MUTED)
+        self.live_volume = pg.BarGraphItem(x=[], height=[], width=_BODY_WIDTH, brush=theme.ACCENT)
+        self.price_plot.addItem(self.candles)
+        self.price_plot.addItem(self.live_candle)
+        self.volume_plot.addItem(self.volume)
+        self.volume_plot.addItem(self.live_volume)
+        self.last_line = pg.InfiniteLine(angle=0, movable=False,
+                                         pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DotLine),
+                                         label="", labelOpts={"position": 0.99,
+                                                              "anchors": [(1, 0.5), (1, 0.5)],
+                                                              "color": theme.NEUTRAL,
+                                                              "fill": theme.PANEL})
+        self.price_plot.addItem(self.last_line, ignoreBounds=True)
+        crosshair_pen = pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine)
+        self.cross_v = pg.InfiniteLine(angle=90, movable=False, pen=crosshair_pen)
+        self.cross_h = pg.InfiniteLine(angle=0, movable=False, pen=crosshair_pen, label="",
+                                       labelOpts={"position": 0.03, "color": theme.NEUTRAL,
+                                                  "fill": theme.PANEL})
+        for line in (self.cross_v, self.cross_h):
+            line.setVisible(False)
+            self.price_plot.addItem(line, ignoreBounds=True)
+        self._mouse_proxy = pg.SignalProxy(self.price_plot.scene().sigMouseMoved, rateLimit=60,
+                                           slot=self._on_mouse_moved)
+        view = self.price_plot.getViewBox()
+        view.sigRangeChangedManually.connect(lambda *_: self.follow_button.setChecked(False))
+        view.sigXRangeChanged.connect(lambda *_: self._fit_y())
+
+    # -- series ------------------------------------------------------------------------
+    def _on_box_changed(self, _text: str) -> None:
+        symbol, timeframe = self.symbol_box.currentText(), self.timeframe_box.currentText()
+        if symbol and timeframe and (symbol, timeframe) != (self.symbol, self.timeframe):
+            self.series_changed.emit(symbol, timeframe)
+
+    def show_series(self, symbol: str, timeframe: str, history: list[Bar],
+                    partial: Bar | None) -> None:
+        """Replace the chart's contents with ``history`` (oldest first) of one series."""
+        self.symbol, self.timeframe = symbol, timeframe
+        for box, value in ((self.symbol_box, symbol), (self.timeframe_box, timeframe)):
+            box.blockSignals(True)
+            box.setCurrentText(value)
+            box.blockSignals(False)
+        self._decimals = self._instruments[symbol].price_decimals
+        self.axis.daily = timeframe == "1d"
+        self._bars = list(history)
+        self._partial = partial
+        self._rebuild_closed()
+        self._draw_partial()
+        self.follow_button.setChecked(True)
+        self._follow()
+
+    def add_closed(self, bars: list[Bar]) -> None:
+        mine = [b for b in bars if b.symbol == self.symbol and b.timeframe == self.timeframe]
+        if not mine:
+            return
+        self._bars.extend(mine)
+        if self._partial is not None and self._partial.ts <= mine[-1].ts:
+            self._partial = None
+        self._rebuild_closed()
+        self._draw_partial()
+        if self.follow_button.isChecked():
+            self._follow()
+
+    def set_partial(self, event: PartialBar) -> None:
+        bar = event.bar
+        if bar.symbol != self.symbol or bar.timeframe != self.timeframe:
+            return
+        if self._bars and bar.ts <= self._bars[-1].ts:
+            return
+        self._partial = bar
+        self._draw_partial()
+
+    @property
+    def bar_count(self) -> int:
+        return len(self._bars)
+
+    @property
+    def partial(self) -> Bar | None:
+        return self._partial
+
+    def _rebuild_closed(self) -> None:
+        bars = self._bars
+        x = np.arange(len(bars), dtype=float)
+        columns = np.array([(b.open, b.high, b.low, b.close, b.volume) for b in bars],
+                           dtype=float).reshape(-1, 5)
+        self._arrays = {"x": x, "o": columns[:, 0], "h": columns[:, 1], "l": columns[:, 2],
+                        "c": columns[:, 3], "v": columns[:, 4]}
+        self._ts = np.array([b.ts for b in bars] + [self._partial.ts if self._partial else 0],
+                            dtype=np.int64)
+        a = self._arrays
+        self.candles.set_data(a["x"], a["o"], a["h"], a["l"], a["c"])
+        self.volume.setOpts(x=a["x"], height=a["v"], width=_BODY_WIDTH,
+                            brushes=[theme.UP.darker(160) if c >= o else theme.DOWN.darker(160)
+                                     for o, c in zip(a["o"], a["c"], strict=True)])
+        self.axis.times = self._ts
+
+    def _draw_partial(self) -> None:
+        bar = self._partial
+        if bar is None:
+            self.live_candle.set_data(*(np.zeros(0) for _ in range(5)))
+            self.live_volume.setOpts(x=[], height=[])
+            last = self._bars[-1].close if self._bars else None
+        else:
+            x = np.array([float(len(self._bars))])
+            self.live_candle.set_data(x, np.array([bar.open]), np.array([bar.high]),
+                                      np.array([bar.low]), np.array([bar.close]))
+            self.live_volume.setOpts(x=x, height=[bar.volume], width=_BODY_WIDTH)
+            if len(self._ts) == len(self._bars) + 1:
+                self._ts[-1] = bar.ts
+            last = bar.close
+        if last is not None:
+            previous = self._bars[-1].close if self._bars and bar is not None else last
+            color = theme.direction_color(last - previous)
+            self.last_line.setPen(pg.mkPen(color, style=Qt.PenStyle.DotLine))
+            self.last_line.setValue(last)
+            self.last_line.label.setFormat(f"{last:,.{self._decimals}f}")
+        self.last_line.setVisible(last is not None)
+        if self.follow_button.isChecked():
+            self._fit_y()
+
+    # -- view ------------------------------------------------------------------------
+    def _on_follow_toggled(self, on: bool) -> None:
+        if on:
+            self._follow()
+
+    def _follow(self) -> None:
+        total = len(self._bars) + (1 if self._partial else 0)
+        right = max(total, VISIBLE_BARS // 3) + 2
+        view = self.price_plot.getViewBox()
+        view.blockSignals(True)
+        self.price_plot.setXRange(right - VISIBLE_BARS, right, padding=0)
+        view.blockSignals(False)
+        self._fit_y()
+
+    def _fit_y(self) -> None:
+        left, right = self.price_plot.getViewBox().viewRange()[0]
+        a = self._arrays
+        lows, highs, volumes = list(a["l"]), list(a["h"]), list(a["v"])
+        xs = list(a["x"])
+        if self._partial is not None:
+            xs.append(float(len(self._bars)))
+            lows.append(self._partial.low)
+            highs.append(self._partial.high)
+            volumes.append(self._partial.volume)
+        visible = [i for i, xv in enumerate(xs) if left - 1 <= xv <= right + 1]
+        if not visible:
+            return
+        low = min(lows[i] for i in visible)
+        high = max(highs[i] for i in visible)
+        pad = max((high - low) * 0.08, 10 ** -self._decimals * 4)
+        self.price_plot.setYRange(low - pad, high + pad, padding=0)
+        self.volume_plot.setYRange(0, max(volumes[i] for i in visible) * 1.15 or 1, padding=0)
+
+    def _on_mouse_moved(self, event: tuple[QPointF]) -> None:
+        position = event[0]
+        if not self.price_plot.sceneBoundingRect().contains(position):
+            for line in (self.cross_v, self.cross_h):
+                line.setVisible(False)
+            return
+        point = self.price_plot.getViewBox().mapSceneToView(position)
+        index = int(round(point.x()))
+        self.cross_v.setPos(index)
+        self.cross_h.setPos(point.y())
+        self.cross_h.label.setFormat(f"{point.y():,.{self._decimals}f}")
+        for line in (self.cross_v, self.cross_h):
+            line.setVisible(True)
+        self.readout.setText(self.describe(index))
+
+    def describe(self, index: int) -> str:
+        """The crosshair readout for the bar at position ``index``."""
+        bars = self._bars + ([self._partial] if self._partial else [])
+        if not 0 <= index < len(bars):
+            return ""
+        bar = bars[index]
+        d = self._decimals
+        when = _local(bar.ts).strftime("%Y-%m-%d %H:%M:%S ET")
+        return (f"{bar.symbol} {bar.timeframe}  {when}  O {bar.open:,.{d}f}  H {bar.high:,.{d}f}"
+                f"  L {bar.low:,.{d}f}  C {bar.close:,.{d}f}  V {bar.volume:,.0f}")

@@ -1,0 +1,49 @@
+"""The dark theme: one stylesheet from resources/ and the colors that carry meaning."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+UP = QColor("#22c55e")
+DOWN = QColor("#ef4444")
+WARN = QColor("#f59e0b")
+NEUTRAL = QColor("#d6dde6")
+MUTED = QColor("#8a96a5")
+ACCENT = QColor("#3b82f6")
+BACKGROUND = QColor("#12161c")
+PANEL = QColor("#1a2029")
+GRID = QColor("#232a33")
+UP_FLASH = QColor(34, 197, 94, 70)
+DOWN_FLASH = QColor(239, 68, 68, 70)
+
+MONO = QFont("DejaVu Sans Mono", 9)
+MONO.setStyleHint(QFont.StyleHint.Monospace)
+
+
+def stylesheet() -> str:
+    return resources.files("resources").joinpath("theme.qss").read_text(encoding="utf-8")
+
+
+def apply_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Window, BACKGROUND)
+    palette.setColor(QPalette.ColorRole.Base, BACKGROUND)
+    palette.setColor(QPalette.ColorRole.AlternateBase, PANEL)
+    palette.setColor(QPalette.ColorRole.Text, NEUTRAL)
+    palette.setColor(QPalette.ColorRole.WindowText, NEUTRAL)
+    palette.setColor(QPalette.ColorRole.ButtonText, NEUTRAL)
+    palette.setColor(QPalette.ColorRole.Button, PANEL)
+    palette.setColor(QPalette.ColorRole.Highlight, QColor("#1e3a5f"))
+    palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    app.setPalette(palette)
+    app.setStyleSheet(stylesheet())
+    pg.setConfigOptions(background=BACKGROUND, foreground=MUTED, antialias=False)
+
+
+def direction_color(direction: float) -> QColor:
+    return UP if direction > 0 else DOWN if direction < 0 else NEUTRAL
