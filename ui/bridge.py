@@ -32,9 +32,9 @@ class LogBuffer(logging.Handler):
 
 class EngineBridge(QObject):
     frame = Signal()  # once per frame: pull-based panels (watchlist, status) refresh
-    bars_closed = Signal(list)  # closed Bar objects since the last frame
+    bars_closed = Signal(object)  # list of closed Bars since the last frame (object: no conversion)
     partial_bar = Signal(object)  # latest PartialBar per frame for the watched series
-    log_records = Signal(list)
+    log_records = Signal(object)  # list of logging.LogRecord
 
     def __init__(self, engine: Engine, log_buffer: LogBuffer, parent: QObject | None = None
                  ) -> None:

@@ -144,8 +144,12 @@ class _Aggregator:
 
     def _on_end_timer(self) -> None:
         self._close_timer = None
-        if self._active and self._clock.now_ns() >= self._end:
+        if not self._active:
+            return
+        if self._clock.now_ns() >= self._end:
             self._finish(self._end)
+        else:  # a live timer may fire a little early: wait for the real end
+            self._close_timer = self._clock.call_at(self._end, self._on_end_timer)
 
     def partial(self) -> Bar | None:
         return self._snapshot(self._end) if self._active else None

@@ -78,6 +78,7 @@ class Engine:
         self._feed_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0
         self._wall_end: float | None = None
+        self._stopped = False
         self.bars_by_timeframe: dict[str, int] = {}
         self.bus.subscribe(Bar, self._count_bar, "Engine.count_bar")
 
@@ -89,10 +90,8 @@ class Engine:
             await self.writer.backpressure()
 
     async def start(self) -> None:
-        if self.store is not None:
-            history = await asyncio.get_running_loop().run_in_executor(None, self._load_history)
-            self.bars.seed_history(history)
         if self.writer is not None:
+            self.bars.seed_history(await self.writer.call(self._load_history))
             self.writer.start()
         self.lag.start()
         self._wall_start = time.perf_counter()
@@ -125,6 +124,9 @@ class Engine:
             await self._feed_task
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         self.feed.stop()
         if self._feed_task is not None:
             with contextlib.suppress(Exception):  # already logged by _run_feed

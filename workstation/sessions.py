@@ -87,7 +87,8 @@ class CalendarSchedule:
 
     def previous_session(self, ts_ns: int) -> Session:
         index = int(np.searchsorted(self._opens, ts_ns, side="right")) - 1
-        if index < 0:
+        beyond_end = ts_ns >= self._closes[-1]
+        if index < 0 or beyond_end:
             self._check_range(ts_ns, len(self._closes))
         return self._session(index)
 
@@ -115,8 +116,8 @@ def _fmt(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=UTC).isoformat()
 
 
-def _to_ns(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    return pd.DatetimeIndex(stamps).as_unit("ns").asi8.copy()
+def _to_ns(stamps: pd.Series) -> np.ndarray:
+    return stamps.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy().copy()
 
 
 def _local_ns(days: list[date], clock_time: time, zone: ZoneInfo) -> np.ndarray:

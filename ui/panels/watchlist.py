@@ -6,8 +6,8 @@ the combo box at the top adds any configured instrument.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QFontMetrics, QKeySequence
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -46,11 +46,10 @@ class WatchlistPanel(QWidget):
         for column, width in enumerate(self._column_widths()):
             header.resizeSection(column, width)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        remove = QAction("Remove symbol", self.table)
-        remove.setShortcut(QKeySequence.StandardKey.Delete)
-        remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        remove = QAction("Remove symbol\tDel", self.table)
         remove.triggered.connect(self.remove_selected)
         self.table.addAction(remove)
+        self.table.installEventFilter(self)
         self.table.activated.connect(self._on_activated)
         self.table.selectionModel().currentRowChanged.connect(self._on_activated)
 
@@ -91,6 +90,16 @@ class WatchlistPanel(QWidget):
 
     def preferred_width(self) -> int:
         return sum(self._column_widths()) + 24
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """Delete removes the selected symbol (a key handler, not a shortcut, so it
+        works whenever the table has keyboard focus)."""
+        if (watched is self.table and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)):
+            self.remove_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     def _refill_adder(self) -> None:
         shown = set(self.model.symbols())

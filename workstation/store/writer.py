@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from time import perf_counter
+from typing import TypeVar
 
 from workstation.bus import EventBus
 from workstation.model import Bar, Tick
@@ -24,6 +26,7 @@ from workstation.store.ticks import TickColumns
 log = logging.getLogger(__name__)
 
 _MAX_PENDING_BATCHES = 4
+T = TypeVar("T")
 
 
 class StoreWriter:
@@ -91,6 +94,11 @@ class StoreWriter:
         self.write_seconds += perf_counter() - started
         self.rows_written += tick_rows + len(bars)
         self.batches += 1
+
+    async def call(self, function: Callable[[], T]) -> T:
+        """Run a store read on the writer thread: off the loop, and after the writes
+        queued before it."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     async def backpressure(self) -> None:
         """Wait while too many batches are queued for the disk."""

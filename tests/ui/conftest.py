@@ -1,0 +1,74 @@
+"""pytest-qt with a qasync loop (QT_NOTES.md): one loop for the session, made
+current with already_running=True; coroutines are driven with ``run``; never
+loop.stop(), which would quit the QApplication for every later test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+import shiboken6
+
+from ui.bridge import EngineBridge, LogBuffer
+from ui.main_window import MainWindow
+from ui.theme import apply_theme
+from workstation.config import Settings
+from workstation.engine import Engine
+from workstation.feeds.replay import ReplayFeed
+
+
+@pytest.fixture(scope="session")
+def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
+    apply_theme(qapp)
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+
+
+@pytest.fixture
+def run(qloop, qtbot):
+    """Run a coroutine on the qasync loop from a sync test and return its result."""
+
+    def _run(coro: Coroutine[Any, Any, Any], timeout_ms: int = 10_000) -> Any:
+        future = asyncio.ensure_future(coro, loop=qloop)
+        qtbot.waitUntil(future.done, timeout=timeout_ms)
+        return future.result()
+
+    yield _run
+    pending = [t for t in asyncio.all_tasks(qloop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    qtbot.waitUntil(lambda: all(t.done() for t in pending), timeout=5_000)
+
+
+def idle_engine(home: Path | None) -> Engine:
+    """An engine whose feed publishes nothing: tests publish events on its bus."""
+    settings = Settings()
+    return Engine(settings, home, lambda bus, clock, bp: ReplayFeed([], bus, clock, speed=None))
+
+
+@pytest.fixture
+def workstation(tmp_path, qtbot, run):
+    """The real main window over an idle engine with a real store in tmp_path."""
+    windows: list[MainWindow] = []
+
+    def _open(home: Path = tmp_path) -> MainWindow:
+        engine = idle_engine(home)
+        bridge = EngineBridge(engine, LogBuffer())
+        window = MainWindow(engine, bridge, home)
+        qtbot.addWidget(window)
+        run(engine.start())
+        bridge.start()
+        window.show()
+        windows.append(window)
+        return window
+
+    yield _open
+    for window in windows:
+        if shiboken6.isValid(window) and window.isVisible():
+            window.close()
+        run(window.engine.stop())
