@@ -143,13 +143,11 @@ class _Aggregator:
         self._publish(bar)
 
     def _on_end_timer(self) -> None:
+        """Clocks never run a timer before its time (LiveClock re-arms early wake-ups),
+        so the bar's end has come."""
         self._close_timer = None
-        if not self._active:
-            return
-        if self._clock.now_ns() >= self._end:
+        if self._active:
             self._finish(self._end)
-        else:  # a live timer may fire a little early: wait for the real end
-            self._close_timer = self._clock.call_at(self._end, self._on_end_timer)
 
     def partial(self) -> Bar | None:
         return self._snapshot(self._end) if self._active else None

@@ -27,8 +27,36 @@ class Clock(Protocol):
     def call_at(self, ts_ns: int, callback: TimerCallback) -> TimerHandle: ...
 
 
+class _LiveTimer:
+    """An asyncio timer that re-arms itself if the loop wakes it before ``ts_ns``
+    (asyncio may run a callback up to one clock tick early, and the wall clock
+    can be stepped), so a timer never sees a time before its own."""
+
+    __slots__ = ("_callback", "_handle", "_loop", "_ts")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ts_ns: int,
+                 callback: TimerCallback) -> None:
+        self._loop = loop
+        self._ts = ts_ns
+        self._callback = callback
+        self._handle = self._arm()
+
+    def _arm(self) -> asyncio.TimerHandle:
+        delay = max(0.0, (self._ts - time.time_ns()) / 1e9)
+        return self._loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        if time.time_ns() < self._ts:
+            self._handle = self._arm()
+        else:
+            self._callback()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 class LiveClock:
-    """Wall-clock UTC time; timers run on the asyncio loop."""
+    """Wall-clock UTC time; timers run on the asyncio loop, never early."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
@@ -37,9 +65,7 @@ class LiveClock:
         return time.time_ns()
 
     def call_at(self, ts_ns: int, callback: TimerCallback) -> TimerHandle:
-        loop = self._loop or asyncio.get_running_loop()
-        delay = max(0.0, (ts_ns - time.time_ns()) / 1e9)
-        return loop.call_later(delay, callback)
+        return _LiveTimer(self._loop or asyncio.get_running_loop(), ts_ns, callback)
 
 
 class _SimTimer:

@@ -41,7 +41,7 @@ _ALIASES = {
     "volume": ("volume", "vol", "v"),
     "trades": ("trades", "count", "n"),
 }
-_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _SIDES = {"buy": 1, "b": 1, "1": 1, "sell": -1, "s": -1, "-1": -1, "": 0, "0": 0, "nan": 0}
 
 

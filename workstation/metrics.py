@@ -48,6 +48,10 @@ class LoopLagMonitor:
     def samples(self) -> int:
         return len(self._all)
 
+    def samples_since(self, first: int) -> list[float]:
+        """Lag samples (ms) from sample number ``first`` on."""
+        return list(self._all)[first:]
+
 
 class RateMeter:
     """Events per second from a monotonically growing counter."""
