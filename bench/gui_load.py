@@ -19,15 +19,15 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtWidgets import QApplication
 
-from ui.bridge import EngineBridge, LogBuffer  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
-from ui.theme import apply_theme  # noqa: E402
-from workstation.config import InstrumentSettings, Settings, SimParams  # noqa: E402
-from workstation.engine import Engine, RunOptions, sim_feed_builder  # noqa: E402
-from workstation.model import AssetClass  # noqa: E402
+from ui.bridge import EngineBridge, LogBuffer
+from ui.main_window import MainWindow
+from ui.theme import apply_theme
+from workstation.config import InstrumentSettings, Settings, SimParams
+from workstation.engine import Engine, RunOptions, sim_feed_builder
+from workstation.model import AssetClass
 
 EXTRA = [("YM", 1.0, 5.0, 44_000.0), ("RTY", 0.1, 50.0, 2_300.0), ("CL", 0.01, 1_000.0, 72.0)]
 EXTRA_EQUITIES = [("NVDA", 180.0), ("TSLA", 350.0)]

@@ -100,6 +100,8 @@ class _Problems:
 def read_market_file(path: Path, instruments: dict[str, Instrument], *, symbol: str | None = None,
                      timeframe: str | None = None, tz: str | None = None) -> MarketData:
     raw, first_line = _read_table(path)
+    if raw.empty:
+        raise ImportProblem(f"{path.name}: the file has no data rows; nothing to import")
     problems = _Problems(path, first_line)
     frame = _rename_columns(raw)
     kind = _detect_kind(frame, path)
@@ -122,7 +124,10 @@ def read_market_file(path: Path, instruments: dict[str, Instrument], *, symbol: 
         tf = None
     else:
         tf = _bar_timeframe(frame, timeframe, path)
-        frame["trades"] = frame["trades"].fillna(0).astype(np.int64) if "trades" in frame else 0
+        if "trades" in frame:
+            frame["trades"] = _parse_numbers(frame, "trades", problems).round().astype(np.int64)
+        else:
+            frame["trades"] = 0
         _check_bars(frame, instruments, problems)
     _check_order(frame, problems)
     problems.raise_if_any()
@@ -172,11 +177,17 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, int]:
 
 
 def _rename_columns(raw: pd.DataFrame) -> pd.DataFrame:
+    """Map the file's column names to ours. ``volume`` is a bar column in a bar file
+    and the trade size in a tick file."""
     lowered = {str(c).strip().lower(): c for c in raw.columns}
-    rename = {}
+    is_bars = {"open", "high", "low", "close"} <= set(lowered)
+    rename: dict[object, str] = {}
     for canonical, aliases in _ALIASES.items():
+        if canonical in (("size",) if is_bars else ("volume", "trades", "open", "high", "low",
+                                                    "close")):
+            continue
         for alias in aliases:
-            if alias in lowered and canonical not in rename.values():
+            if alias in lowered and lowered[alias] not in rename:
                 rename[lowered[alias]] = canonical
                 break
     return raw.rename(columns=rename)[list(dict.fromkeys(rename.values()))].copy()

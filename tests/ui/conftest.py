@@ -21,12 +21,16 @@ from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def qloop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
     apply_theme(qapp)
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
     yield loop
+    # already_running=True marks the loop as running for the whole thread; leave no
+    # running loop behind, or every later asyncio.run() in the session refuses to start.
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture

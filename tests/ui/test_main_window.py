@@ -106,7 +106,8 @@ def test_chart_closes_a_bar_on_time_and_shows_the_forming_one(workstation, qtbot
         21000.00, 21002.50, 20999.75, 21001.00, 7, 4)
     publish(window, Tick("NQ", at(15, 1, 10), 21001.25, 2, 1))
     qtbot.waitUntil(lambda: chart.partial is not None)
-    assert (chart.partial.open, chart.partial.close, chart.partial.volume) == (21001.25, 21001.25, 2)
+    forming = chart.partial
+    assert (forming.open, forming.close, forming.volume) == (21001.25, 21001.25, 2)
     assert chart.describe(0) == ("NQ 1m  2026-11-02 10:00:00 ET  O 21,000.00  H 21,002.50"
                                  "  L 20,999.75  C 21,001.00  V 7")
 

@@ -139,11 +139,6 @@ class EarlyTimerClock(SimClock):
         return super().call_at(ts_ns - MS, callback)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _Aggregator._on_end_timer drops a timer that fires before the bar's end "
-    "(now < end) without rescheduling it, so the bar stays open until the next tick",
-)
 def test_bar_still_closes_when_a_live_timer_fires_slightly_early():
     rig = Rig(utc(2026, 11, 2, 14), (SPY, "1m"), clock_type=EarlyTimerClock)
     rig.trade("SPY", utc(2026, 11, 2, 14, 35, 10), 101.00, 1)

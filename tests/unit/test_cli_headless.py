@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from workstation.store import open_store
+
 TIMING_KEYS = {"wall_s", "events_per_s", "ticks_per_s", "loop_lag_p50_ms", "loop_lag_p99_ms"}
 
 
@@ -51,7 +53,7 @@ def test_two_headless_runs_with_the_same_seed_report_the_same_except_timings(two
 
     assert first.returncode == second.returncode == 0
     assert set(report_a) == set(report_b)
-    assert TIMING_KEYS <= set(report_a)
+    assert set(report_a) >= TIMING_KEYS
     same_a = {key: value for key, value in report_a.items() if key not in TIMING_KEYS}
     same_b = {key: value for key, value in report_b.items() if key not in TIMING_KEYS}
     assert same_a == same_b
@@ -80,7 +82,6 @@ def test_the_report_has_trading_records_as_lists(two_runs):
 
 def test_a_headless_run_stores_its_bars_in_the_home_database(two_runs):
     tmp_path, (_, report), _ = two_runs
-    from workstation.store import open_store
 
     store = open_store(tmp_path / "home_a" / "bracket.sqlite")
     try:

@@ -461,10 +461,6 @@ def test_read_market_file_returns_validated_utc_nanoseconds(tmp_path, instrument
 
 
 # -- known bugs ---------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: _rename_columns maps 'volume' to 'size' and then overwrites it with the bar "
-    "alias 'volume', so a tick file whose size column is called volume is refused with "
-    "'ticks need a size column (size, qty or volume)'"))
 def test_a_tick_file_may_call_its_size_column_volume(tmp_path, store, instruments):
     path = write(tmp_path, "ticks.csv", "ts,symbol,price,volume\n"
                  "2026-11-02T14:30:00Z,NQ,21000.25,3\n")
@@ -475,10 +471,6 @@ def test_a_tick_file_may_call_its_size_column_volume(tmp_path, store, instrument
     assert stored_ticks(store, ["NQ"]) == [("NQ", T0, 21_000.25, 3.0, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: read_market_file casts the bars' trades column with astype(int64) unchecked: "
-    "an empty or non-numeric trades cell raises a bare ValueError (\"invalid literal for "
-    "int() with base 10: ''\") instead of ImportProblem naming the file and line"))
 def test_an_empty_trades_cell_in_a_bar_file_is_reported_as_an_import_problem(
         tmp_path, store, instruments):
     path = write(tmp_path, "bars.csv", "ts,symbol,open,high,low,close,volume,trades\n"
@@ -490,10 +482,6 @@ def test_an_empty_trades_cell_in_a_bar_file_is_reported_as_an_import_problem(
     assert "trades" in message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a CSV with a header and no rows passes validation; import_file commits an "
-    "imports row (rows=0) and then crashes on int(NaN) from frame['ts'].min() with a bare "
-    "ValueError, so the CLI shows a traceback and the file counts as already imported"))
 def test_a_csv_with_only_a_header_is_refused_as_an_import_problem(tmp_path, store, instruments):
     path = write(tmp_path, "ticks.csv", "ts,symbol,price,size\n")
 

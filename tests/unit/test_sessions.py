@@ -246,11 +246,6 @@ def test_time_before_the_calendar_range_raises_a_clear_session_error():
         schedule.previous_session(utc(2010, 6, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CalendarSchedule.previous_session never checks the end of the calendar: "
-    "for a time years past it, it silently returns the calendar's last session",
-)
 def test_previous_session_beyond_the_calendar_range_raises_session_error():
     with pytest.raises(SessionError, match="outside the calendar's range"):
         get_schedule("us_equity").previous_session(utc(2100, 1, 1))

@@ -326,10 +326,6 @@ def test_a_newer_database_keeps_its_rows_and_version_after_being_refused(tmp_pat
         conn.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Store.__init__ runs 'PRAGMA journal_mode=WAL' on connect, before it checks "
-    "user_version, so a newer database in rollback-journal mode is switched to WAL "
-    "(header bytes 18-19, 27 and 95 change) although the error says it was left untouched"))
 def test_a_newer_rollback_journal_database_is_left_byte_identical(tmp_path):
     path = tmp_path / "foreign.sqlite"
     conn = sqlite3.connect(path)

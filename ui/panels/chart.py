@@ -82,7 +82,7 @@ class TimeAxis(pg.AxisItem):
                     ) -> list[str]:
         labels = []
         for value in values:
-            index = int(round(value))
+            index = round(value)
             if 0 <= index < len(self.times):
                 moment = _local(int(self.times[index]))
                 labels.append(moment.strftime("%m-%d" if self.daily else "%H:%M"))
@@ -216,7 +216,11 @@ class ChartPanel(QWidget):
         self._follow()
 
     def add_closed(self, bars: list[Bar]) -> None:
-        mine = [b for b in bars if b.symbol == self.symbol and b.timeframe == self.timeframe]
+        """Append this series' newly closed bars. Bars already shown are skipped: a
+        series switched to mid-frame loads history that the next frame repeats."""
+        last_ts = self._bars[-1].ts if self._bars else -1
+        mine = [b for b in bars
+                if b.symbol == self.symbol and b.timeframe == self.timeframe and b.ts > last_ts]
         if not mine:
             return
         self._bars.extend(mine)
@@ -324,7 +328,7 @@ class ChartPanel(QWidget):
                 line.setVisible(False)
             return
         point = self.price_plot.getViewBox().mapSceneToView(position)
-        index = int(round(point.x()))
+        index = round(point.x())
         self.cross_v.setPos(index)
         self.cross_h.setPos(point.y())
         self.cross_h.label.setFormat(f"{point.y():,.{self._decimals}f}")

@@ -91,7 +91,7 @@ class WatchlistPanel(QWidget):
     def preferred_width(self) -> int:
         return sum(self._column_widths()) + 24
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Delete removes the selected symbol (a key handler, not a shortcut, so it
         works whenever the table has keyboard focus)."""
         if (watched is self.table and event.type() == QEvent.Type.KeyPress

@@ -9,6 +9,7 @@ the loop calls them through the writer thread or an executor (invariant 2).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,8 +40,14 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.engine = _make_engine(path)
-        with self._translated_errors("open"), self.engine.connect() as conn:
-            self._version = conn.exec_driver_sql("PRAGMA user_version").scalar_one()
+        with self._translated_errors("open"):
+            raw = self.engine.raw_connection()  # autocommit (see _make_engine)
+            try:
+                self._version = raw.cursor().execute("PRAGMA user_version").fetchone()[0]
+                if self._version <= schema.SCHEMA_VERSION:  # never touch a newer file
+                    raw.cursor().execute("PRAGMA journal_mode=WAL")  # persists in the file
+            finally:
+                raw.close()
         if self._version > schema.SCHEMA_VERSION:
             self.engine.dispose()
             raise StoreError(
@@ -135,7 +142,7 @@ class Store:
     def _translated_errors(self, action: str) -> Iterator[None]:
         try:
             yield
-        except DBAPIError as exc:
+        except (DBAPIError, sqlite3.Error) as exc:
             raise StoreError(_explain(self.path, action, exc)) from exc
 
 
@@ -150,8 +157,9 @@ def open_store(path: Path) -> Store:
     return store
 
 
-def _explain(path: Path, action: str, exc: DBAPIError) -> str:
-    detail = str(exc.orig) if exc.orig is not None else str(exc)
+def _explain(path: Path, action: str, exc: DBAPIError | sqlite3.Error) -> str:
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    detail = str(original if original is not None else exc)
     lowered = detail.lower()
     if "not a database" in lowered or "malformed" in lowered:
         return (f"{path} is damaged or is not a Bracket database ({detail}) during {action}. "
@@ -170,7 +178,6 @@ def _make_engine(path: Path) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
