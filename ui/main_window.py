@@ -19,6 +19,7 @@ from ui.panels.watchlist import WatchlistPanel
 from ui.theme import DOWN, MUTED, UP, WARN
 from workstation.engine import Engine
 from workstation.feeds.base import FeedState
+from workstation.feeds.replay import ReplayFeed
 from workstation.metrics import RateMeter
 from workstation.model import ns_to_datetime
 
@@ -34,7 +35,8 @@ class MainWindow(QMainWindow):
     def __init__(self, engine: Engine, bridge: EngineBridge, home: Path) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        self.setWindowTitle("Bracket — simulated market · paper")
+        source = "replay" if isinstance(engine.feed, ReplayFeed) else "simulated market"
+        self.setWindowTitle(f"Bracket — {source} · paper")
         self.engine = engine
         self.bridge = bridge
         self._settings = QSettings(str(home / LAYOUT_FILE), QSettings.Format.IniFormat)
@@ -145,7 +147,19 @@ class MainWindow(QMainWindow):
             lambda: self._step_timeframe(1))
         add(ActionSpec("chart_prev_tf", "Previous timeframe", "&Chart", "["),
             lambda: self._step_timeframe(-1))
+        if isinstance(self.engine.feed, ReplayFeed):
+            self._register_replay_actions(self.engine.feed)
         add(ActionSpec("about", "&About Bracket", "&Help"), self._about)
+
+    def _register_replay_actions(self, feed: ReplayFeed) -> None:
+        add = self.actions.add
+        add(ActionSpec("replay_pause", "&Pause", "&Replay", "Ctrl+P", checkable=True),
+            lambda paused: feed.pause() if paused else feed.resume())
+        add(ActionSpec("replay_step", "&Step one event", "&Replay", "Ctrl+."),
+            lambda: feed.step(1))
+        for label, speed in (("1x", 1.0), ("10x", 10.0), ("100x", 100.0), ("max", None)):
+            add(ActionSpec(f"replay_speed_{label}", f"Speed {label}", "&Replay"),
+                lambda _=False, s=speed: feed.set_speed(s))
 
     def _build_menus(self) -> None:
         for title, actions in self.actions.menus().items():
@@ -187,7 +201,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         status = self.statusBar()
         status.setObjectName("statusBar")
-        self.badge = QLabel("PAPER · SIM", self)
+        self.badge = QLabel("PAPER · REPLAY" if isinstance(self.engine.feed, ReplayFeed)
+                            else "PAPER · SIM", self)
         self.badge.setObjectName("badgePaper")
         self.badge.setToolTip("Paper trading on the simulated market: no real orders")
         self.feed_label = QLabel(self)

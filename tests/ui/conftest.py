@@ -49,10 +49,12 @@ def run(qloop, qtbot):
     qtbot.waitUntil(lambda: all(t.done() for t in pending), timeout=5_000)
 
 
-def idle_engine(home: Path | None) -> Engine:
-    """An engine whose feed publishes nothing: tests publish events on its bus."""
+def replay_engine(home: Path | None, events: list | None = None) -> Engine:
+    """An engine replaying ``events`` at max speed; with none, tests publish on its bus."""
     settings = Settings()
-    return Engine(settings, home, lambda bus, clock, bp: ReplayFeed([], bus, clock, speed=None))
+    batches = [events] if events else []
+    return Engine(settings, home,
+                  lambda bus, clock, bp: ReplayFeed(batches, bus, clock, speed=None))
 
 
 @pytest.fixture
@@ -60,11 +62,14 @@ def workstation(tmp_path, qtbot, run):
     """The real main window over an idle engine with a real store in tmp_path."""
     windows: list[MainWindow] = []
 
-    def _open(home: Path = tmp_path) -> MainWindow:
-        engine = idle_engine(home)
+    def _open(home: Path = tmp_path, events: list | None = None,
+              paused: bool = False) -> MainWindow:
+        engine = replay_engine(home, events)
         bridge = EngineBridge(engine, LogBuffer())
         window = MainWindow(engine, bridge, home)
         qtbot.addWidget(window)
+        if paused:
+            window.actions["replay_pause"].setChecked(True)
         run(engine.start())
         bridge.start()
         window.show()

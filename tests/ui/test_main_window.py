@@ -173,5 +173,20 @@ def test_status_bar_shows_feed_state_exchange_clock_and_paper_badge(workstation,
     window.engine.clock.advance_to(at(15, 0, 1))
     qtbot.waitUntil(lambda: "Exchange Mon 2026-11-02 10:00:01 ET" in window.clock_label.text())
     assert "replay feed: finished" in window.feed_label.text()
-    assert window.badge.text() == "PAPER · SIM"
+    assert window.badge.text() == "PAPER · REPLAY"
     assert "events/s" in window.rate_label.text()
+
+
+def test_replay_menu_pauses_steps_and_resumes_the_feed(workstation, qtbot):
+    ticks = [Tick("NQ", at(15, 0, s), 21000.00 + s * 0.25, 1, 1) for s in range(5)]
+    window = workstation(events=ticks, paused=True)
+    feed = window.engine.feed
+    assert feed.ticks == 0
+    assert window.actions["replay_pause"].shortcut().toString() == "Ctrl+P"
+    window.actions["replay_step"].trigger()
+    qtbot.waitUntil(lambda: feed.ticks == 1)
+    assert cell(window, "NQ", 1) == "21,000.00"
+    window.actions["replay_pause"].setChecked(False)
+    qtbot.waitUntil(lambda: feed.ticks == 5)
+    assert cell(window, "NQ", 1) == "21,001.00"
+    qtbot.waitUntil(lambda: "replay feed: finished" in window.feed_label.text())

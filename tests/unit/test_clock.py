@@ -160,3 +160,29 @@ def test_time_seen_by_timers_only_moves_forward():
 
     assert seen == [40, 40, 40, 40]
     assert clock.now_ns() == 100
+
+
+def test_live_clock_timer_never_runs_before_its_time():
+    """asyncio may wake a timer up to one clock tick early; LiveClock re-arms it, so the
+    callback always sees a wall time at or after the requested time."""
+    import asyncio
+
+    from workstation.clock import LiveClock
+
+    async def scenario() -> list[tuple[int, int]]:
+        clock = LiveClock()
+        seen: list[tuple[int, int]] = []
+        done = asyncio.Event()
+        due_times = [clock.now_ns() + offset_ms * 1_000_000 for offset_ms in (1, 5, 20)]
+        for due in due_times:
+            clock.call_at(due, lambda due=due: (seen.append((due, clock.now_ns())),
+                                                len(seen) == 3 and done.set()))
+        cancelled = clock.call_at(clock.now_ns() + 2_000_000, lambda: seen.append((0, 0)))
+        cancelled.cancel()
+        await asyncio.wait_for(done.wait(), timeout=5)
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert [due for due, _ in seen] == sorted(due for due, _ in seen)
+    assert all(fired >= due for due, fired in seen)
+    assert (0, 0) not in seen

@@ -285,8 +285,14 @@ class ChartPanel(QWidget):
             self.last_line.setValue(last)
             self.last_line.label.setFormat(f"{last:,.{self._decimals}f}")
         self.last_line.setVisible(last is not None)
+        if not self.cross_v.isVisible():
+            self._show_newest()
         if self.follow_button.isChecked():
             self._fit_y()
+
+    def _show_newest(self) -> None:
+        """Without a crosshair, the readout describes the newest bar."""
+        self.readout.setText(self.describe(len(self._bars) - (0 if self._partial else 1)))
 
     # -- view ------------------------------------------------------------------------
     def _on_follow_toggled(self, on: bool) -> None:
@@ -303,29 +309,31 @@ class ChartPanel(QWidget):
         self._fit_y()
 
     def _fit_y(self) -> None:
+        """Fit prices and volume to the bars in view (the y axis is never dragged)."""
         left, right = self.price_plot.getViewBox().viewRange()[0]
         a = self._arrays
-        lows, highs, volumes = list(a["l"]), list(a["h"]), list(a["v"])
-        xs = list(a["x"])
-        if self._partial is not None:
-            xs.append(float(len(self._bars)))
-            lows.append(self._partial.low)
-            highs.append(self._partial.high)
-            volumes.append(self._partial.volume)
-        visible = [i for i, xv in enumerate(xs) if left - 1 <= xv <= right + 1]
-        if not visible:
+        first = max(0, int(np.floor(left)))
+        last = min(len(self._bars), int(np.ceil(right)) + 1)
+        lows, highs, volumes = a["l"][first:last], a["h"][first:last], a["v"][first:last]
+        bounds = ([(float(lows.min()), float(highs.max()), float(volumes.max()))]
+                  if len(lows) else [])
+        partial = self._partial
+        if partial is not None and left - 1 <= len(self._bars) <= right + 1:
+            bounds.append((partial.low, partial.high, partial.volume))
+        if not bounds:
             return
-        low = min(lows[i] for i in visible)
-        high = max(highs[i] for i in visible)
+        low = min(b[0] for b in bounds)
+        high = max(b[1] for b in bounds)
         pad = max((high - low) * 0.08, 10 ** -self._decimals * 4)
         self.price_plot.setYRange(low - pad, high + pad, padding=0)
-        self.volume_plot.setYRange(0, max(volumes[i] for i in visible) * 1.15 or 1, padding=0)
+        self.volume_plot.setYRange(0, max(b[2] for b in bounds) * 1.15 or 1, padding=0)
 
     def _on_mouse_moved(self, event: tuple[QPointF]) -> None:
         position = event[0]
         if not self.price_plot.sceneBoundingRect().contains(position):
             for line in (self.cross_v, self.cross_h):
                 line.setVisible(False)
+            self._show_newest()
             return
         point = self.price_plot.getViewBox().mapSceneToView(position)
         index = round(point.x())
