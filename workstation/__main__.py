@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import logging.handlers
@@ -22,8 +23,9 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 
+from workstation.bus import EventBus
+from workstation.clock import SimClock
 from workstation.config import (
     DATABASE_FILE,
     SETTINGS_FILE,
@@ -33,11 +35,12 @@ from workstation.config import (
     resolve_home,
 )
 from workstation.engine import Engine, FeedBuilder, RunOptions, sim_feed_builder
-from workstation.feeds.replay import ReplayEvent, ReplayFeed, events_from_file
+from workstation.feeds.base import Backpressure
+from workstation.feeds.replay import ReplayEvent, ReplayFeed, events_from_file, ticks_from_store
 from workstation.importer import ImportProblem, import_file
 from workstation.model import datetime_to_ns, ns_to_datetime
 from workstation.sessions import NEW_YORK, SessionError, get_schedule
-from workstation.store import StoreError
+from workstation.store import Store, StoreError
 from workstation.store.database import open_store
 
 log = logging.getLogger("workstation")
@@ -80,8 +83,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="simulation seed (settings: 7)")
     parser.add_argument("--start", type=_start, default=None,
                         help="simulated start date (default: the latest US equity session)")
-    parser.add_argument("--replay", type=Path, default=None, metavar="FILE",
-                        help="replay a CSV/Parquet file of ticks or bars instead of simulating")
+    parser.add_argument("--replay", default=None, metavar="FILE|store",
+                        help="replay a CSV/Parquet file of ticks or bars, or the stored "
+                             "ticks ('store'), instead of simulating")
     parser.add_argument("--report", type=Path, default=None, help="write a JSON report here")
     parser.add_argument("--smoke", action="store_true",
                         help="GUI self-test: stream, screenshot, print a JSON summary, exit")
@@ -112,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(home / SETTINGS_FILE)
         if args.command == "import":
             return _import(home, settings, args)
+        if args.replay is not None:
+            settings = _without_tick_storage(settings)
         if args.headless:
             return asyncio.run(_headless(home, settings, args))
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
 
-        return run_gui(home, settings, feed_builder=_feed_builder(settings, args), smoke=args.smoke,
+        return run_gui(home, settings, feed_builder=_feed_builder(home, settings, args),
+                       smoke=args.smoke,
                        screenshot=args.screenshot, seconds=args.seconds, report=args.report)
     except (ConfigError, StoreError, SessionError, ImportProblem) as exc:
         print(f"bracket: {exc}", file=sys.stderr)
@@ -136,15 +143,13 @@ def _resolve_speed(settings: Settings, args: argparse.Namespace) -> float | None
     return None if math.isinf(chosen) else chosen
 
 
-def _feed_builder(settings: Settings, args: argparse.Namespace) -> FeedBuilder:
+def _feed_builder(home: Path, settings: Settings, args: argparse.Namespace) -> FeedBuilder:
     speed = _resolve_speed(settings, args)
     if args.replay is not None:
-        source = events_from_file(args.replay, settings.instrument_map())
-        first = next(source)  # read and validate now: a bad file fails before anything starts
+        source = _replay_source(home, settings, args.replay)
 
-        def build(bus: Any, clock: Any, backpressure: Any) -> ReplayFeed:
-            return ReplayFeed(_chain(first, source), bus, clock, speed=speed,
-                              backpressure=backpressure)
+        def build(bus: EventBus, clock: SimClock, backpressure: Backpressure) -> ReplayFeed:
+            return ReplayFeed(source, bus, clock, speed=speed, backpressure=backpressure)
 
         return build
     seed = settings.feed.seed if args.seed is None else args.seed
@@ -153,16 +158,39 @@ def _feed_builder(settings: Settings, args: argparse.Namespace) -> FeedBuilder:
     return sim_feed_builder(settings, options)
 
 
-def _chain(first: list[ReplayEvent], rest: Iterator[list[ReplayEvent]]
-           ) -> Iterator[list[ReplayEvent]]:
-    yield first
-    yield from rest
+def _replay_source(home: Path, settings: Settings, what: str) -> Iterator[list[ReplayEvent]]:
+    """``store`` replays every stored tick of the configured instruments; anything else
+    is a CSV/Parquet file, read and validated now so a bad file fails before the start."""
+    if what == "store":
+        store = open_store(home / DATABASE_FILE)
+        if store.tick_count() == 0:
+            store.close()
+            raise ConfigError(f"{home / DATABASE_FILE} holds no ticks to replay; "
+                              "import some with `bracket import FILE`")
+        return _closing(store, ticks_from_store(store, settings.instrument_map()))
+    source = events_from_file(Path(what), settings.instrument_map())
+    first = next(source)
+    return itertools.chain([first], source)
+
+
+def _closing(store: Store, events: Iterator[list[ReplayEvent]]) -> Iterator[list[ReplayEvent]]:
+    try:
+        yield from events
+    finally:
+        store.close()
+
+
+def _without_tick_storage(settings: Settings) -> Settings:
+    """A replay's ticks are already stored (or belong to a file meant for import):
+    storing them again would duplicate them. Its bars are stored (idempotently)."""
+    return settings.model_copy(
+        update={"store": settings.store.model_copy(update={"store_ticks": False})})
 
 
 async def _headless(home: Path, settings: Settings, args: argparse.Namespace) -> int:
     if args.seconds is None and args.replay is None:
         raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
-    engine = Engine(settings, home, _feed_builder(settings, args))
+    engine = Engine(settings, home, _feed_builder(home, settings, args))
     await engine.start()
     try:
         await engine.wait_feed()

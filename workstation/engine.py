@@ -73,7 +73,7 @@ class Engine:
                                       flush_interval_s=settings.store.flush_interval_s,
                                       store_ticks=settings.store.store_ticks)
         self.feed = feed_builder(self.bus, self.clock, self._backpressure)
-        for symbol, price in getattr(self.feed, "reference_prices", dict)().items():
+        for symbol, price in self.feed.reference_prices().items():
             self.market.set_reference(symbol, price)
         self._feed_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0

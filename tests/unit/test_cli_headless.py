@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation.store import open_store
+from workstation.store import Store, open_store
 
 TIMING_KEYS = {"wall_s", "events_per_s", "ticks_per_s", "loop_lag_p50_ms", "loop_lag_p99_ms"}
 
@@ -161,3 +161,34 @@ def test_a_bad_settings_file_exits_2_naming_the_file_and_the_key(tmp_path):
     assert str(settings) in result.stderr
     assert "feed.speed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_replaying_the_store_publishes_stored_ticks_once_and_stores_no_duplicates(tmp_path):
+    csv = tmp_path / "ticks.csv"
+    csv.write_text("ts,symbol,price,size\n"
+                   "2026-11-02T14:30:00Z,NQ,21000.25,1\n"
+                   "2026-11-02T14:30:01Z,ES,6000.50,2\n"
+                   "2026-11-02T14:30:07Z,NQ,21000.50,3\n", encoding="utf-8")
+    home = tmp_path / "home"
+    assert bracket("--home", str(home), "import", str(csv), cwd=tmp_path).returncode == 0
+
+    result = bracket("--home", str(home), "run", "--headless", "--replay", "store",
+                     "--report", "store.json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "store.json").read_text(encoding="utf-8"))
+    assert (report["feed"], report["ticks"]) == ("replay", 3)
+    assert report["symbols"]["NQ"] == {"ticks": 2, "last": 21000.50, "volume": 4.0}
+    store = Store(home / "bracket.sqlite")
+    try:
+        assert store.tick_count() == 3  # the replay did not write its ticks back
+    finally:
+        store.close()
+
+
+def test_replaying_an_empty_store_exits_2_and_says_how_to_fill_it(tmp_path):
+    result = bracket("--home", str(tmp_path / "home"), "run", "--headless", "--replay", "store",
+                     cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "holds no ticks to replay; import some with `bracket import FILE`" in result.stderr

@@ -30,6 +30,9 @@ class DataFeed(Protocol):
     async def run(self) -> None:
         """Publish events until finished or stopped."""
 
+    def reference_prices(self) -> dict[str, float]:
+        """Previous-close prices the feed knows (the watchlist's change column)."""
+
     def stop(self) -> None: ...
 
 

@@ -65,6 +65,9 @@ class ReplayFeed:
         self.quotes = 0
         self.bars = 0
 
+    def reference_prices(self) -> dict[str, float]:
+        return {}  # a replay's first trade of each symbol is its reference
+
     # -- controls -----------------------------------------------------------------
     @property
     def speed(self) -> float | None:
