@@ -155,14 +155,24 @@ class _Aggregator:
 
 class TimeBarAggregator(_Aggregator):
     def on_tick(self, tick: Tick) -> None:
-        ts = tick.ts
-        if self._active and ts >= self._end:
+        """The hot path (every tick, every timeframe): ``_add`` is inlined here."""
+        ts, price = tick.ts, tick.price
+        if ts >= self._end and self._active:
             self._finish(self._end)  # the end timer has not run yet (a late live timer)
         if not self._active:
             if not self._enter_session(ts):
                 return
-            self._begin(*self._bucket(ts), tick.price)
-        self._add(ts, tick.price, tick.size)
+            self._begin(*self._bucket(ts), price)
+        if price > self._high:
+            self._high = price
+        elif price < self._low:
+            self._low = price
+        self._close = price
+        self._volume += tick.size
+        self._trades += 1
+        if self.publish_partial and ts >= self._next_partial:
+            self._next_partial = ts + PARTIAL_INTERVAL_NS
+            self._publish(PartialBar(self._snapshot(self._end)))
 
     def _bucket(self, ts: int) -> tuple[int, int]:
         session = self._session
