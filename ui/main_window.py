@@ -19,7 +19,7 @@ from ui.panels.watchlist import WatchlistPanel
 from ui.theme import DOWN, MUTED, UP, WARN
 from workstation.engine import Engine
 from workstation.feeds.base import FeedState
-from workstation.feeds.replay import ReplayFeed
+from workstation.feeds.replay import SPEEDS, ReplayFeed
 from workstation.metrics import RateMeter
 from workstation.model import ns_to_datetime
 
@@ -157,7 +157,8 @@ class MainWindow(QMainWindow):
             lambda paused: feed.pause() if paused else feed.resume())
         add(ActionSpec("replay_step", "&Step one event", "&Replay", "Ctrl+."),
             lambda: feed.step(1))
-        for label, speed in (("1x", 1.0), ("10x", 10.0), ("100x", 100.0), ("max", None)):
+        for speed in SPEEDS:
+            label = "max" if speed is None else f"{speed:g}x"
             add(ActionSpec(f"replay_speed_{label}", f"Speed {label}", "&Replay"),
                 lambda _=False, s=speed: feed.set_speed(s))
 

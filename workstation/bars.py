@@ -291,11 +291,3 @@ class BarEngine:
         aggregator = self._aggregators.get((symbol, timeframe))
         return aggregator.partial() if aggregator else None
 
-    def timeframes(self) -> list[str]:
-        return sorted({tf for _, tf in self._aggregators}, key=_timeframe_order)
-
-
-def _timeframe_order(label: str) -> tuple[int, int]:
-    tf = Timeframe.parse(label)
-    rank = {"time": 0, "session": 1, "tick": 2, "volume": 3}[tf.kind]
-    return rank, tf.size

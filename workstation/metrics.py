@@ -16,10 +16,9 @@ import numpy as np
 class LoopLagMonitor:
     """Schedules a wake-up every ``interval_s`` and records how late it ran."""
 
-    def __init__(self, interval_s: float = 0.05, window: int = 2_000) -> None:
+    def __init__(self, interval_s: float = 0.05, keep: int = 200_000) -> None:
         self._interval = interval_s
-        self._samples: deque[float] = deque(maxlen=window)
-        self._all: deque[float] = deque(maxlen=200_000)
+        self._all: deque[float] = deque(maxlen=keep)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -34,15 +33,14 @@ class LoopLagMonitor:
             expected = time.perf_counter() + self._interval
             await asyncio.sleep(self._interval)
             lag_ms = max(0.0, (time.perf_counter() - expected) * 1_000.0)
-            self._samples.append(lag_ms)
             self._all.append(lag_ms)
 
     def recent_ms(self) -> float:
-        return self._samples[-1] if self._samples else 0.0
+        return self._all[-1] if self._all else 0.0
 
-    def percentile_ms(self, q: float, whole_run: bool = True) -> float:
-        data = list(self._all if whole_run else self._samples)
-        return float(np.percentile(data, q)) if data else 0.0
+    def percentile_ms(self, q: float) -> float:
+        """Percentile of every sample kept (the whole run, up to ``keep`` samples)."""
+        return float(np.percentile(self._all, q)) if self._all else 0.0
 
     @property
     def samples(self) -> int:

@@ -314,7 +314,6 @@ def test_bar_engine_feeds_every_timeframe_of_a_symbol_and_ignores_other_symbols(
             (100.00, 100.50, 100.00, 100.50), 3.0, 2, FIRST),
     ]
     assert rig.engine.history("NQ", "1m") == []
-    assert rig.engine.timeframes() == ["1m", "5m"]
 
 
 # -- tick and volume bars ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from workstation.model import NS_PER_SECOND, Bar, Instrument, Tick
 from workstation.store import Store
 
 ReplayEvent = Tick | Bar
-SPEEDS = (1.0, 10.0, 100.0, None)  # None: as fast as possible
+SPEEDS: tuple[float | None, ...] = (1.0, 10.0, 100.0, None)  # None: as fast as possible
 _MAX_WAIT_S = 0.05
 _MAX_BURST = 2_048
 
