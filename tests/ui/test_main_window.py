@@ -110,6 +110,8 @@ def test_chart_closes_a_bar_on_time_and_shows_the_forming_one(workstation, qtbot
     assert (forming.open, forming.close, forming.volume) == (21001.25, 21001.25, 2)
     assert chart.describe(0) == ("NQ 1m  2026-11-02 10:00:00 ET  O 21,000.00  H 21,002.50"
                                  "  L 20,999.75  C 21,001.00  V 7")
+    # the time axis labels bar positions with New York times (15:00 UTC = 10:00 EST)
+    assert chart.axis.tickStrings([0.0, 1.0, 2.0], 1.0, 1.0) == ["10:00", "10:01", ""]
 
 
 def test_panning_the_chart_stops_auto_follow_and_f_restores_it(workstation, qtbot):

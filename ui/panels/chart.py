@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -30,6 +31,7 @@ from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
 DISPLAY_ZONE = ZoneInfo("America/New_York")
 VISIBLE_BARS = 90
+_LABEL_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 500, 1000, 2000)
 _BODY_WIDTH = 0.7
 
 
@@ -77,6 +79,22 @@ class TimeAxis(pg.AxisItem):
         super().__init__(orientation="bottom")
         self.times: np.ndarray = np.zeros(0, dtype=np.int64)
         self.daily = False
+
+    def set_times(self, times: np.ndarray) -> None:
+        """New bars: drop pyqtgraph's cached labels (it only redraws on range changes)."""
+        self.times = times
+        self.picture = None
+        self.update()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float
+                   ) -> list[tuple[float, list[float]]]:
+        """One level of labels on whole bars, at least ~80 px apart (pyqtgraph's
+        default major and minor levels overlap when labels are times)."""
+        span = max(maxVal - minVal, 1.0)
+        per_bar = size / span
+        step = next((s for s in _LABEL_STEPS if s * per_bar >= 80), _LABEL_STEPS[-1])
+        first = int(np.ceil(minVal / step)) * step
+        return [(float(step), [float(v) for v in range(first, int(maxVal) + 1, step)])]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float
                     ) -> list[str]:
@@ -126,6 +144,7 @@ class ChartPanel(QWidget):
         self.readout.setObjectName("chartReadout")
         self.readout.setFont(theme.MONO)
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 4, 4, 0)
         bar.addWidget(self.symbol_box)
@@ -262,7 +281,7 @@ class ChartPanel(QWidget):
         self.volume.setOpts(x=a["x"], height=a["v"], width=_BODY_WIDTH,
                             brushes=[theme.UP.darker(160) if c >= o else theme.DOWN.darker(160)
                                      for o, c in zip(a["o"], a["c"], strict=True)])
-        self.axis.times = self._ts
+        self.axis.set_times(self._ts)
 
     def _draw_partial(self) -> None:
         bar = self._partial
@@ -302,11 +321,7 @@ class ChartPanel(QWidget):
     def _follow(self) -> None:
         total = len(self._bars) + (1 if self._partial else 0)
         right = max(total, VISIBLE_BARS // 3) + 2
-        view = self.price_plot.getViewBox()
-        view.blockSignals(True)
-        self.price_plot.setXRange(right - VISIBLE_BARS, right, padding=0)
-        view.blockSignals(False)
-        self._fit_y()
+        self.price_plot.setXRange(right - VISIBLE_BARS, right, padding=0)  # fits y as well
 
     def _fit_y(self) -> None:
         """Fit prices and volume to the bars in view (the y axis is never dragged)."""
