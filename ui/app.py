@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 SMOKE_SECONDS = 6.0
 
 
-def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, smoke: bool = False,
+def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, demo: bool = False,
+            smoke: bool = False,
             screenshot: Path | None = None, seconds: float | None = None,
             report: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
@@ -39,16 +40,16 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, smoke:
     logging.getLogger().addHandler(log_buffer)
     try:
         with loop:
-            return loop.run_until_complete(
-                _main(home, settings, feed_builder, log_buffer, smoke, screenshot, seconds, report))
+            return loop.run_until_complete(_main(home, settings, feed_builder, demo, log_buffer,
+                                                 smoke, screenshot, seconds, report))
     finally:
         logging.getLogger().removeHandler(log_buffer)
 
 
-async def _main(home: Path, settings: Settings, feed_builder: FeedBuilder, log_buffer: LogBuffer,
-                smoke: bool, screenshot: Path | None, seconds: float | None,
-                report: Path | None) -> int:
-    engine = Engine(settings, home, feed_builder)
+async def _main(home: Path, settings: Settings, feed_builder: FeedBuilder, demo: bool,
+                log_buffer: LogBuffer, smoke: bool, screenshot: Path | None,
+                seconds: float | None, report: Path | None) -> int:
+    engine = Engine(settings, home, feed_builder, demo=demo)
     bridge = EngineBridge(engine, log_buffer)
     window = MainWindow(engine, bridge, home)
     closed = asyncio.Event()

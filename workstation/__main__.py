@@ -87,6 +87,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="replay a CSV/Parquet file of ticks or bars, or the stored "
                              "ticks ('store'), instead of simulating")
     parser.add_argument("--report", type=Path, default=None, help="write a JSON report here")
+    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                        help="run the built-in demo strategy on NQ (default: on for headless "
+                             "and smoke runs, off otherwise)")
     parser.add_argument("--smoke", action="store_true",
                         help="GUI self-test: stream, screenshot, print a JSON summary, exit")
     parser.add_argument("--screenshot", type=Path, default=None, help="save the main window here")
@@ -123,11 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
 
         return run_gui(home, settings, feed_builder=_feed_builder(home, settings, args),
-                       smoke=args.smoke,
+                       demo=_demo(args), smoke=args.smoke,
                        screenshot=args.screenshot, seconds=args.seconds, report=args.report)
     except (ConfigError, StoreError, SessionError, ImportProblem) as exc:
         print(f"bracket: {exc}", file=sys.stderr)
         return 2
+
+
+def _demo(args: argparse.Namespace) -> bool:
+    return bool(args.headless or args.smoke) if args.demo is None else args.demo
 
 
 def _resolve_speed(settings: Settings, args: argparse.Namespace) -> float | None:
@@ -190,7 +197,7 @@ def _without_tick_storage(settings: Settings) -> Settings:
 async def _headless(home: Path, settings: Settings, args: argparse.Namespace) -> int:
     if args.seconds is None and args.replay is None:
         raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
-    engine = Engine(settings, home, _feed_builder(home, settings, args))
+    engine = Engine(settings, home, _feed_builder(home, settings, args), demo=_demo(args))
     await engine.start()
     try:
         await engine.wait_feed()
@@ -201,6 +208,8 @@ async def _headless(home: Path, settings: Settings, args: argparse.Namespace) ->
     if args.report is not None:
         args.report.write_text(text + "\n", encoding="utf-8")
     summary = {k: report[k] for k in ("ticks", "bars", "events_per_s", "loop_lag_p99_ms")}
+    summary.update(orders=len(report["orders"]), fills=len(report["fills"]),
+                   trades=len(report["trades"]))
     print(json.dumps(summary))
     return 0
 

@@ -95,6 +95,44 @@ class FeedSettings(_Strict):
     seed: int = 7
 
 
+class FillModel(_Strict):
+    """How the paper broker fills one instrument's orders (README: defaults)."""
+
+    slippage: Literal["none", "fixed", "random"] = "none"
+    slippage_ticks: Annotated[int, Field(ge=0, le=100)] = 1  # fixed N, or random 0..N
+    latency: Literal["fixed", "random"] = "fixed"
+    latency_ms: Annotated[float, Field(ge=0, le=60_000)] = 0.0  # fixed, or random minimum
+    latency_max_ms: Annotated[float, Field(ge=0, le=60_000)] = 0.0  # random maximum
+    limit_fill_on_touch: bool = False
+    stop_trigger: Literal["trade", "quote"] = "trade"
+    partial_fills: bool = False
+    typical_spread_ticks: Annotated[int, Field(ge=1, le=1_000)] = 1
+    commission: Annotated[float, Field(ge=0)] | None = None  # per unit per side
+    margin: Annotated[float, Field(ge=0)] | None = None  # per futures contract
+
+    @model_validator(mode="after")
+    def _latency_range(self) -> FillModel:
+        if self.latency == "random" and self.latency_max_ms < self.latency_ms:
+            raise ValueError("latency_max_ms must be at least latency_ms")
+        return self
+
+
+DEFAULT_COMMISSION = {AssetClass.FUTURE: 2.50, AssetClass.EQUITY: 0.005, AssetClass.CRYPTO: 0.0}
+DEFAULT_MARGIN = {"NQ": 25_000.0, "ES": 16_000.0}
+FALLBACK_MARGIN = 10_000.0
+
+
+class PaperSettings(_Strict):
+    starting_cash: Annotated[float, Field(gt=0)] = 100_000.0
+    seed: int = 11
+    fills: FillModel = FillModel()
+    per_instrument: dict[str, FillModel] = Field(default_factory=dict)
+    break_even_r: Annotated[float, Field(gt=0)] | None = 1.0  # None: never move to break-even
+
+    def fill_model(self, symbol: str) -> FillModel:
+        return self.per_instrument.get(symbol, self.fills)
+
+
 class StoreSettings(_Strict):
     flush_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
     flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
@@ -107,6 +145,7 @@ class Settings(_Strict):
     timeframes: list[str] = Field(default_factory=lambda: ["5s", "1m", "5m", "15m", "1h", "1d"])
     feed: FeedSettings = FeedSettings()
     store: StoreSettings = StoreSettings()
+    paper: PaperSettings = PaperSettings()
 
     @field_validator("timeframes")
     @classmethod
@@ -122,10 +161,24 @@ class Settings(_Strict):
         unknown = [s for s in self.watchlist if s not in symbols]
         if unknown:
             raise ValueError(f"watchlist names unknown instruments: {', '.join(unknown)}")
+        unknown = [s for s in self.paper.per_instrument if s not in symbols]
+        if unknown:
+            raise ValueError(f"paper.per_instrument names unknown instruments: "
+                             f"{', '.join(unknown)}")
         return self
 
     def instrument_map(self) -> dict[str, Instrument]:
         return {item.symbol: item.instrument() for item in self.instruments}
+
+    def commission(self, instrument: Instrument) -> float:
+        configured = self.paper.fill_model(instrument.symbol).commission
+        return DEFAULT_COMMISSION[instrument.asset_class] if configured is None else configured
+
+    def margin(self, instrument: Instrument) -> float:
+        configured = self.paper.fill_model(instrument.symbol).margin
+        if configured is not None:
+            return configured
+        return DEFAULT_MARGIN.get(instrument.symbol, FALLBACK_MARGIN)
 
 
 def load_settings(path: Path) -> Settings:

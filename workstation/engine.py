@@ -8,21 +8,29 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from workstation.bars import BarEngine
+from workstation.brokers.paper import PaperBroker
 from workstation.bus import EventBus
 from workstation.clock import SimClock
 from workstation.config import DATABASE_FILE, Settings
+from workstation.demo import DemoStrategy
 from workstation.feeds.base import Backpressure, DataFeed
 from workstation.feeds.sim import SimFeed, default_start_ns
 from workstation.market import MarketState
 from workstation.metrics import LoopLagMonitor
 from workstation.model import NS_PER_SECOND, Bar, Instrument, ns_to_datetime
+from workstation.orders import Fill, OrderUpdate
+from workstation.portfolio import Portfolio
+from workstation.risk.gate import RiskGate
+from workstation.risk.router import OrderRouter
 from workstation.store import Store, open_store
+from workstation.store.journal import Journal, restore
 from workstation.store.writer import StoreWriter
+from workstation.trades import TradeTracker
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +43,9 @@ class RunOptions:
     speed: float | None = 1.0  # None: as fast as possible
     start_ns: int | None = None  # None: the latest US equity session open
     duration_s: float | None = None  # simulated seconds; None: until stopped
+
+
+DEMO_SYMBOL = "NQ"
 
 
 def sim_feed_builder(settings: Settings, options: RunOptions) -> FeedBuilder:
@@ -51,7 +62,7 @@ def sim_feed_builder(settings: Settings, options: RunOptions) -> FeedBuilder:
 
 class Engine:
     def __init__(self, settings: Settings, home: Path | None, feed_builder: FeedBuilder,
-                 *, timeframes: list[str] | None = None) -> None:
+                 *, timeframes: list[str] | None = None, demo: bool = False) -> None:
         self.settings = settings
         self.instruments: dict[str, Instrument] = settings.instrument_map()
         self.bus = EventBus()
@@ -75,12 +86,53 @@ class Engine:
         self.feed = feed_builder(self.bus, self.clock, self._backpressure)
         for symbol, price in self.feed.reference_prices().items():
             self.market.set_reference(symbol, price)
+        self._build_trading(settings, demo)
         self._feed_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0
         self._wall_end: float | None = None
         self._stopped = False
         self.bars_by_timeframe: dict[str, int] = {}
+        self._fills: list[Fill] = []
         self.bus.subscribe(Bar, self._count_bar, "Engine.count_bar")
+        self.bus.subscribe(Fill, self._fills.append, "Engine.report_fill")
+
+    def _build_trading(self, settings: Settings, demo: bool) -> None:
+        """Paper broker, risk gate and router, trade tracking, and the journal."""
+        instruments = self.instruments
+        margins = {s: settings.margin(i) for s, i in instruments.items()}
+        self.portfolio = Portfolio(instruments, margins, settings.paper.starting_cash,
+                                   self.clock.now_ns())
+        self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
+        self.router = OrderRouter(RiskGate(), self.broker, self.bus, self.clock)
+        self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
+                                   self.clock, settings.paper.break_even_r)
+        self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,
+                               self.trades.trade_by_id)
+        self.demo = None
+        if demo and DEMO_SYMBOL in instruments:
+            self.demo = DemoStrategy(instruments[DEMO_SYMBOL], self.router, self.broker,
+                                     self.bus)
+
+    async def _restore_trading(self) -> None:
+        """Rebuild the account from the store: positions from fills, working orders,
+        active trades; or open a new account on a fresh store."""
+        assert self.store is not None and self.writer is not None
+        store = self.store
+        found = await self.writer.call(lambda: restore(store))
+        if found.starting_cash is None:
+            cash, now = self.portfolio.starting_cash, self.clock.now_ns()
+            await self.writer.call(lambda: self.journal.open_account(cash, now))
+            return
+        self.journal.epoch = found.epoch
+        self.portfolio.starting_cash = found.starting_cash
+        self.portfolio.reset(self.clock.now_ns())
+        for fill in found.fills:
+            self.portfolio.apply_fill(fill)
+        self.broker.restore(found.working)
+        self.broker.remember_done(found.done, found.fill_count)
+        self.trades.restore(found.trades, found.trade_count + 1)
+        if found.fills or found.working or found.trades:
+            log.info("restored from %s: %s", store.path.name, found.summary())
 
     def _count_bar(self, bar: Bar) -> None:
         self.bars_by_timeframe[bar.timeframe] = self.bars_by_timeframe.get(bar.timeframe, 0) + 1
@@ -92,7 +144,9 @@ class Engine:
     async def start(self) -> None:
         if self.writer is not None:
             self.bars.seed_history(await self.writer.call(self._load_history))
+            await self._restore_trading()
             self.writer.start()
+        self.journal.start()
         self.lag.start()
         self._wall_start = time.perf_counter()
         self._feed_task = asyncio.get_running_loop().create_task(self._run_feed())
@@ -132,6 +186,7 @@ class Engine:
             with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
         self.lag.stop()
+        await self.journal.drain()
         if self.writer is not None:
             await self.writer.close()
         if self.store is not None:
@@ -160,9 +215,11 @@ class Engine:
             "ticks_per_s": round(self.feed.ticks / wall, 1) if wall > 0 else 0.0,
             "loop_lag_p50_ms": round(self.lag.percentile_ms(50), 3),
             "loop_lag_p99_ms": round(self.lag.percentile_ms(99), 3),
-            "orders": [],
-            "fills": [],
-            "trades": [],
+            "account": _rounded(asdict(self.portfolio.account())),
+            "orders": [_order_record(o) for o in self.broker.all_orders()],
+            "fills": [_rounded(asdict(f)) for f in self._fills],
+            "trades": [_rounded(t.as_dict()) for t in self.trades.closed],
+            "active_trades": [t.trade_id for t in self.trades.active()],
             "signals": [],
             "risk_events": [],
         }
@@ -170,3 +227,17 @@ class Engine:
 
 def _fmt_ns(ts: int) -> str:
     return ns_to_datetime(ts).isoformat()
+
+
+def _rounded(record: dict[str, Any]) -> dict[str, Any]:
+    """Report values: floats to 6 decimals (no 0.30000000000000004 noise)."""
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in record.items()}
+
+
+def _order_record(order: OrderUpdate) -> dict[str, Any]:
+    return _rounded({"order_id": order.order_id, "client_order_id": order.client_order_id,
+                     "symbol": order.symbol, "side": order.side, "type": order.type,
+                     "qty": order.qty, "filled_qty": order.filled_qty,
+                     "avg_fill_price": order.avg_fill_price, "limit_price": order.limit_price,
+                     "stop_price": order.stop_price, "status": order.status,
+                     "reason": order.reason, "source": order.intent.source})

@@ -43,7 +43,8 @@ def test_a_headless_run_exits_zero_and_prints_a_json_summary_last(two_runs):
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(summary) == {"ticks", "bars", "events_per_s", "loop_lag_p99_ms"}
+    assert set(summary) == {"ticks", "bars", "events_per_s", "loop_lag_p99_ms", "orders", "fills",
+                            "trades"}
     assert summary["ticks"] == report["ticks"] > 0
     assert summary["bars"] == report["bars"] > 0
 

@@ -54,6 +54,53 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             imported_at INTEGER NOT NULL
         )""",
     ]),
+    (3, "paper trading: orders, their transitions, fills, trades, the account", [
+        """CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            client_order_id TEXT NOT NULL UNIQUE,
+            symbol TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX ix_orders_status ON orders (status)",
+        """CREATE TABLE order_events (
+            id INTEGER PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            filled_qty REAL NOT NULL,
+            reason TEXT NOT NULL,
+            ts INTEGER NOT NULL
+        )""",
+        """CREATE TABLE fills (
+            fill_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            qty REAL NOT NULL,
+            price REAL NOT NULL,
+            commission REAL NOT NULL,
+            ts INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            epoch INTEGER NOT NULL
+        )""",
+        """CREATE TABLE trades (
+            trade_id TEXT PRIMARY KEY,
+            symbol TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            samples TEXT NOT NULL
+        )""",
+        """CREATE TABLE account (
+            epoch INTEGER PRIMARY KEY,
+            starting_cash REAL NOT NULL,
+            started_ts INTEGER NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

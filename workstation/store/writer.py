@@ -95,6 +95,12 @@ class StoreWriter:
         self.rows_written += tick_rows + len(bars)
         self.batches += 1
 
+    def submit(self, function: Callable[[], None]) -> Future[None]:
+        """Queue a write of someone else's (the journal) behind the pending batches."""
+        future = self._executor.submit(function)
+        self._pending.append(future)
+        return future
+
     async def call(self, function: Callable[[], T]) -> T:
         """Run a store read on the writer thread: off the loop, and after the writes
         queued before it."""

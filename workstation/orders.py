@@ -1,0 +1,214 @@
+"""Orders: what a trader asks for (OrderIntent), what the broker keeps (Order),
+and what it reports (OrderUpdate, Fill). One state machine for every order type.
+
+An OrderIntent is the only way to ask for an order; it reaches a broker only
+through the OrderRouter, which runs the risk gate first (invariant 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is OrderSide.BUY else -1
+
+    @property
+    def opposite(self) -> OrderSide:
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
+
+
+class TimeInForce(StrEnum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+
+
+class TrailUnit(StrEnum):
+    AMOUNT = "amount"
+    TICKS = "ticks"
+    PERCENT = "percent"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def working(self) -> bool:
+        return self in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
+                       OrderStatus.EXPIRED})
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.NEW: frozenset({OrderStatus.ACCEPTED, OrderStatus.REJECTED}),
+    OrderStatus.ACCEPTED: frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
+                                     OrderStatus.CANCELED, OrderStatus.EXPIRED}),
+    OrderStatus.PARTIALLY_FILLED: frozenset({OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED,
+                                             OrderStatus.CANCELED, OrderStatus.EXPIRED}),
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.CANCELED: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.EXPIRED: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """An order was asked to move to a state its current state cannot reach."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """Exit prices attached to an entry; they become an OCO pair once it fills."""
+
+    stop_loss: float | None = None
+    take_profit: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    qty: float
+    type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trail: float | None = None
+    trail_unit: TrailUnit = TrailUnit.TICKS
+    tif: TimeInForce = TimeInForce.DAY
+    bracket: Bracket | None = None
+    oco_group: str | None = None
+    parent_id: str | None = None  # bracket legs name their entry's client_order_id
+    source: str = "manual"
+
+    def describe(self) -> str:
+        price = ""
+        if self.limit_price is not None:
+            price += f" limit {self.limit_price:g}"
+        if self.stop_price is not None:
+            price += f" stop {self.stop_price:g}"
+        if self.trail is not None:
+            price += f" trail {self.trail:g} {self.trail_unit}"
+        return f"{self.side} {self.qty:g} {self.symbol} {self.type}{price} {self.tif}"
+
+
+@dataclass(slots=True)
+class Order:
+    """The broker's live record of one order. Mutated only by its broker."""
+
+    order_id: str
+    intent: OrderIntent
+    status: OrderStatus = OrderStatus.NEW
+    qty: float = 0.0
+    filled_qty: float = 0.0
+    avg_fill_price: float = 0.0
+    limit_price: float | None = None
+    stop_price: float | None = None
+    triggered: bool = False
+    trail_anchor: float | None = None  # best price seen since activation (trailing stops)
+    active_from: int = 0  # latency: the order reaches the market at this clock time
+    reason: str = ""
+    created_ts: int = 0
+    updated_ts: int = 0
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def symbol(self) -> str:
+        return self.intent.symbol
+
+    @property
+    def side(self) -> OrderSide:
+        return self.intent.side
+
+    @property
+    def remaining(self) -> float:
+        return self.qty - self.filled_qty
+
+    def transition(self, status: OrderStatus, ts: int, reason: str = "") -> None:
+        if status not in TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"order {self.order_id} ({self.intent.client_order_id}): "
+                f"{self.status} -> {status} is not allowed"
+            )
+        self.status = status
+        self.updated_ts = ts
+        if reason:
+            self.reason = reason
+
+    def snapshot(self) -> OrderUpdate:
+        return OrderUpdate(self.order_id, self.intent.client_order_id, self.symbol, self.side,
+                           self.intent.type, self.status, self.qty, self.filled_qty,
+                           self.avg_fill_price, self.limit_price, self.stop_price, self.reason,
+                           self.updated_ts, self.intent)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """An order's state after a transition, fill or modification."""
+
+    order_id: str
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    status: OrderStatus
+    qty: float
+    filled_qty: float
+    avg_fill_price: float
+    limit_price: float | None
+    stop_price: float | None
+    reason: str
+    ts: int
+    intent: OrderIntent
+
+    @property
+    def remaining(self) -> float:
+        return self.qty - self.filled_qty
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    fill_id: str
+    order_id: str
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    qty: float
+    price: float
+    commission: float
+    ts: int
+    source: str = "manual"
+
+    @property
+    def signed_qty(self) -> float:
+        return self.qty * self.side.sign
+
+
+def with_qty(intent: OrderIntent, qty: float) -> OrderIntent:
+    return replace(intent, qty=qty)
