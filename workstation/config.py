@@ -127,7 +127,7 @@ class PaperSettings(_Strict):
     seed: int = 11
     fills: FillModel = FillModel()
     per_instrument: dict[str, FillModel] = Field(default_factory=dict)
-    break_even_r: Annotated[float, Field(gt=0)] | None = 1.0  # None: never move to break-even
+    break_even_r: Annotated[float, Field(ge=0)] = 1.0  # 0: never move stops to break-even
 
     def fill_model(self, symbol: str) -> FillModel:
         return self.per_instrument.get(symbol, self.fills)

@@ -105,7 +105,7 @@ class Engine:
         self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
         self.router = OrderRouter(RiskGate(), self.broker, self.bus, self.clock)
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
-                                   self.clock, settings.paper.break_even_r)
+                                   self.clock, settings.paper.break_even_r or None)
         self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,
                                self.trades.trade_by_id)
         self.demo = None

@@ -8,6 +8,7 @@ Timestamps are integer nanoseconds since the Unix epoch, UTC (invariant 5).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,8 +69,10 @@ class Instrument:
         return math.isclose(steps, round(steps), rel_tol=0.0, abs_tol=1e-6)
 
 
+@functools.cache
 def decimals_of(step: float) -> int:
-    """Number of decimals in a step such as 0.25 (2) or 0.0001 (4)."""
+    """Number of decimals in a step such as 0.25 (2) or 0.0001 (4); cached, as prices
+    are rounded with it on every order and fill."""
     text = f"{step:.10f}".rstrip("0")
     return len(text.split(".")[1]) if "." in text else 0
 
