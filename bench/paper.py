@@ -34,8 +34,7 @@ from workstation.trades import TradeTracker
 START = datetime_to_ns(datetime(2026, 11, 2, 15, 0, tzinfo=UTC))  # inside the CME session
 
 
-def build(settings: Settings) -> tuple[EventBus, SimClock, PaperBroker, OrderRouter,
-                                       TradeTracker]:
+def build(settings: Settings) -> tuple[EventBus, SimClock, OrderRouter, TradeTracker]:
     instruments = settings.instrument_map()
     bus, clock = EventBus(), SimClock(START)
     margins = {s: settings.margin(i) for s, i in instruments.items()}
@@ -43,11 +42,11 @@ def build(settings: Settings) -> tuple[EventBus, SimClock, PaperBroker, OrderRou
     broker = PaperBroker(instruments, settings, bus, clock, portfolio)
     router = OrderRouter(RiskGate(), broker, bus, clock)
     tracker = TradeTracker(instruments, portfolio, router, bus, clock, 1.0)
-    return bus, clock, broker, router, tracker
+    return bus, clock, router, tracker
 
 
 def orders_per_second(count: int) -> float:
-    bus, clock, broker, router, _ = build(Settings())
+    bus, clock, router, _ = build(Settings())
     clock.advance_to(START)
     bus.publish(Quote("NQ", START, 21000.00, 21000.25, 50, 50))
     sides = (OrderSide.BUY, OrderSide.SELL)
@@ -68,7 +67,7 @@ def hundred_futures() -> Settings:
 
 def ticks_per_second(count: int) -> tuple[float, int]:
     settings = hundred_futures()
-    bus, clock, broker, router, tracker = build(settings)
+    bus, clock, router, tracker = build(settings)
     symbols = [item.symbol for item in settings.instruments]
     ts = START
     for i, symbol in enumerate(symbols):
