@@ -130,6 +130,7 @@ class Engine:
             self.portfolio.apply_fill(fill)
         self.broker.restore(found.working)
         self.broker.remember_done(found.done, found.fill_count)
+        self.router.resume_ids([o.intent.client_order_id for o in found.working + found.done])
         self.trades.restore(found.trades, found.trade_count + 1)
         if found.fills or found.working or found.trades:
             log.info("restored from %s: %s", store.path.name, found.summary())

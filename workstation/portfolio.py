@@ -73,6 +73,8 @@ class Portfolio:
     # -- updates ----------------------------------------------------------------------
     def apply_fill(self, fill: Fill) -> float:
         """Book a fill; returns the realized P&L (money, before commission) it made."""
+        if fill.ts >= self._next_roll:  # a fill before the new day's first tick is the new day's
+            self._roll_day(fill.ts)
         inst = self._instruments[fill.symbol]
         pos = self.positions.get(fill.symbol)
         if pos is None:

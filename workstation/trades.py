@@ -232,6 +232,11 @@ class TradeTracker:
         trade.realized_pnl += (closing * (fill.price - trade.entry) * trade.direction
                                * trade.point_value)
         trade.last_price = fill.price
+        # an exit is a price the trade saw: the tick that triggered it reaches the broker
+        # before this tracker, and a stop fills at the bid or ask beyond it
+        points = (fill.price - trade.entry) * trade.direction
+        trade.mfe_points = max(trade.mfe_points, points)
+        trade.mae_points = min(trade.mae_points, points)
         if position == 0 or position * trade.direction < 0:
             self._close(trade, fill)
             if position != 0:  # flipped: the remainder opens a new trade
@@ -246,6 +251,7 @@ class TradeTracker:
             return
         trade.last_price = tick.price
         points = (tick.price - trade.entry) * trade.direction
+        extreme = points > trade.mfe_points or points < trade.mae_points
         if points > trade.mfe_points:
             trade.mfe_points = points
             self._maybe_break_even(trade)
@@ -257,6 +263,8 @@ class TradeTracker:
                 else trade.tick_size * SAMPLE_STEP_TICKS)
         if abs(points - last) >= step - _EPS:
             self._sample(trade, tick.ts, points)
+        elif extreme:
+            self._changed(trade)  # a new MFE or MAE between samples: the journal keeps it
 
     # -- internals -------------------------------------------------------------------------
     def _open(self, fill: Fill, position: float) -> None:

@@ -2,7 +2,8 @@
 
 Fills follow the market the feed publishes, on the engine's clock:
 - market orders (and triggered stops) take the ask when buying and the bid when
-  selling (last trade +/- half the typical spread when no quote is known), plus
+  selling (last trade +/- half the typical spread, in whole ticks against the
+  trader, when no quote is known), plus
   slippage; a stop gapped through fills at that worse market, not at its price;
 - a resting limit fills at its price only when a trade goes through it (or
   touches it, if configured); a limit that is marketable when it arrives takes
@@ -20,6 +21,7 @@ feed and seed give the same fills (invariant 6).
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from dataclasses import dataclass
 
@@ -53,6 +55,7 @@ class _Touch:
     bid_size: float = 0.0
     ask_size: float = 0.0
     last: float = 0.0
+    sized: bool = False  # the last quote showed sizes: fills are capped by what is left
 
 
 class PaperBroker:
@@ -70,6 +73,7 @@ class PaperBroker:
         self._touch: dict[str, _Touch] = {s: _Touch() for s in instruments}
         self._orders: dict[str, Order] = {}
         self._by_client: dict[str, str] = {}
+        self._done_before_restart: dict[str, Order] = {}
         self._working: dict[str, list[Order]] = {s: [] for s in instruments}
         self._resting: set[str] = set()
         self._order_seq = itertools.count(1)
@@ -82,7 +86,8 @@ class PaperBroker:
         """Accept or reject at once; idempotent on ``client_order_id``."""
         known = self._by_client.get(intent.client_order_id)
         if known is not None:
-            return self._orders[known].snapshot()
+            order = self._orders.get(known) or self._done_before_restart[known]
+            return order.snapshot()
         return self._accept(intent, check_buying_power=True).snapshot()
 
     def cancel(self, order_id: str, reason: str = "canceled by user") -> OrderUpdate:
@@ -149,10 +154,12 @@ class PaperBroker:
             if order.intent.tif is TimeInForce.DAY:
                 self._schedule_expiry(order)
 
-    def remember_done(self, order_ids: list[tuple[str, str]], last_fill: int) -> None:
-        """Done orders' ids, so resubmitting one stays idempotent after a restart."""
-        for client_id, order_id in order_ids:
-            self._by_client.setdefault(client_id, order_id)
+    def remember_done(self, orders: list[Order], last_fill: int) -> None:
+        """Done orders from before a restart: resubmitting one returns it, as before."""
+        for order in orders:
+            order_id = order.order_id
+            self._done_before_restart[order_id] = order
+            self._by_client.setdefault(order.intent.client_order_id, order_id)
             number = int(order_id.lstrip("P") or 0)
             self._order_seq = itertools.count(max(number + 1, next(self._order_seq)))
         self._fill_seq = itertools.count(last_fill + 1)
@@ -164,6 +171,7 @@ class PaperBroker:
             return
         touch.bid, touch.ask = quote.bid, quote.ask
         touch.bid_size, touch.ask_size = quote.bid_size, quote.ask_size
+        touch.sized = quote.bid_size > 0 or quote.ask_size > 0
         working = self._working[quote.symbol]
         if working:
             for order in list(working):
@@ -258,8 +266,10 @@ class PaperBroker:
         return int(ms * 1_000_000)
 
     def _schedule_expiry(self, order: Order) -> None:
+        """At the close of the session the order was placed in: a restored order keeps it
+        (a restart's clock may still be at 0, or days later)."""
         inst = self._instruments[order.symbol]
-        close = get_schedule(inst.schedule).next_session(self._clock.now_ns()).close_ns
+        close = get_schedule(inst.schedule).next_session(order.created_ts).close_ns
         self._clock.call_at(close, lambda: self._expire(order))
 
     def _expire(self, order: Order) -> None:
@@ -319,6 +329,11 @@ class PaperBroker:
         current = order.stop_price
         if current is None or (stop < current if buy else stop > current):
             order.stop_price = stop
+            # published like any modification: the journal keeps it, the tracker follows it
+            order.reason = (f"trailed: stop {current} -> {stop}" if current is not None
+                            else f"trailing stop at {stop}")
+            order.updated_ts = self._clock.now_ns()
+            self._bus.publish(order.snapshot())
 
     def _match_market(self, order: Order) -> None:
         touch = self._touch[order.symbol]
@@ -327,15 +342,19 @@ class PaperBroker:
         buy = order.side is OrderSide.BUY
         price = touch.ask if buy else touch.bid
         available = touch.ask_size if buy else touch.bid_size
+        capped = touch.sized
         if price <= 0:
-            half_spread = model.typical_spread_ticks * inst.tick_size / 2
+            # half the typical spread in whole ticks, rounded against the trader: half of
+            # a one-tick spread is off the grid, and rounding it to nearest would favour
+            # buyers or sellers depending on the price
+            half_spread = math.ceil(model.typical_spread_ticks / 2) * inst.tick_size
             price = touch.last + half_spread if buy else touch.last - half_spread
-            available = 0.0
+            capped = False  # no quote, no displayed size
         if price <= 0:
             return
         qty = order.remaining
-        if model.partial_fills and available > 0:
-            qty = min(qty, available)
+        if model.partial_fills and capped:
+            qty = min(qty, available)  # nothing left shown: nothing fills until the next quote
         slip = self._slippage_ticks(model) * inst.tick_size
         self._execute(order, qty, price + slip if buy else price - slip)
 
@@ -349,7 +368,7 @@ class PaperBroker:
             market = touch.ask if buy else touch.bid
             if market > 0 and (market <= limit if buy else market >= limit):
                 size = touch.ask_size if buy else touch.bid_size
-                qty = min(order.remaining, size) if model.partial_fills and size > 0 \
+                qty = min(order.remaining, size) if model.partial_fills and touch.sized \
                     else order.remaining
                 self._execute(order, qty, market)
                 return

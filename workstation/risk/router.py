@@ -39,6 +39,17 @@ class OrderRouter:
         counter = self._ids.setdefault(source, itertools.count(1))
         return f"{source}-{next(counter)}"
 
+    def resume_ids(self, client_ids: list[str]) -> None:
+        """After a restart, engine-made ids continue after the stored ones (a repeated
+        id would be taken for a resubmission of the old order)."""
+        highest: dict[str, int] = {}
+        for client_id in client_ids:
+            source, _, number = client_id.rpartition("-")
+            if source and number.isdigit():
+                highest[source] = max(highest.get(source, 0), int(number))
+        for source, number in highest.items():
+            self._ids[source] = itertools.count(number + 1)
+
     def submit(self, intent: OrderIntent) -> OrderUpdate:
         verdict = self._gate.check(intent, self._state())
         if isinstance(verdict, Rejected):

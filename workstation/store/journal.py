@@ -52,7 +52,7 @@ class Restored:
     starting_cash: float | None = None
     fills: list[Fill] = field(default_factory=list)
     working: list[Order] = field(default_factory=list)
-    done: list[tuple[str, str]] = field(default_factory=list)
+    done: list[Order] = field(default_factory=list)  # every epoch's: client ids stay unique
     trades: list[ActiveTrade] = field(default_factory=list)
     trade_count: int = 0  # all epochs: ids keep counting up
     fill_count: int = 0
@@ -206,12 +206,9 @@ def restore(store: Store) -> Restored:
                                    "ORDER BY ts, rowid"), {"e": found.epoch}):
             found.fills.append(Fill(r[0], r[1], r[2], r[3], OrderSide(r[4]), r[5], r[6], r[7],
                                     r[8], r[9]))
-        for order_id, client_id, status, data in conn.execute(
-                text("SELECT order_id, client_order_id, status, data FROM orders")):
-            if OrderStatus(status).working:
-                found.working.append(order_from_dict(json.loads(data)))
-            else:
-                found.done.append((client_id, order_id))
+        for status, data in conn.execute(text("SELECT status, data FROM orders")):
+            order = order_from_dict(json.loads(data))
+            (found.working if OrderStatus(status).working else found.done).append(order)
         found.working.sort(key=lambda o: int(o.order_id.lstrip("P")))
         for data, samples in conn.execute(text("SELECT data, samples FROM trades WHERE "
                                                "status = 'active' AND epoch = :e"),
