@@ -135,6 +135,19 @@ class Engine:
         if found.fills or found.working or found.trades:
             log.info("restored from %s: %s", store.path.name, found.summary())
 
+    async def reset_account(self) -> None:
+        """Start over at the starting cash: cancel working orders, forget positions and
+        active trades, and open a new account epoch in the store (history is kept)."""
+        for order in self.broker.open_orders():
+            self.router.cancel(order.order_id, "account reset")
+        await self.journal.drain()  # the cancels belong to the old epoch
+        if self.writer is not None:
+            cash, now = self.portfolio.starting_cash, self.clock.now_ns()
+            await self.writer.call(lambda: self.journal.open_account(cash, now))
+        self.portfolio.reset(self.clock.now_ns())
+        self.trades.clear()
+        log.info("paper account reset to %.2f", self.portfolio.starting_cash)
+
     def _count_bar(self, bar: Bar) -> None:
         self.bars_by_timeframe[bar.timeframe] = self.bars_by_timeframe.get(bar.timeframe, 0) + 1
 

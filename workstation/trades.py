@@ -170,6 +170,10 @@ class TradeTracker:
     def trade_by_id(self, trade_id: str) -> ActiveTrade | None:
         return next((t for t in self._active.values() if t.trade_id == trade_id), None)
 
+    def clear(self) -> None:
+        """Forget active trades (an account reset); closed ones stay in history."""
+        self._active.clear()
+
     def restore(self, trades: list[ActiveTrade], next_id: int) -> None:
         for trade in trades:
             self._active[trade.symbol] = trade

@@ -34,7 +34,7 @@ from workstation.orders import (
     TimeInForce,
     TrailUnit,
 )
-from workstation.store import open_store
+from workstation.store import Store, open_store
 from workstation.store.journal import restore
 from workstation.trades import ActiveTrade, TradeClosed
 
@@ -306,7 +306,7 @@ def test_restored_day_orders_expire_at_the_close_of_the_session_they_were_placed
     assert len(found.fills) == 5
 
 
-# -- known, not fixed here ------------------------------------------------------------------------
+# -- engine-made client ids after a restart ----------------------------------------------------
 async def flatten_session(home: Path, seconds: int, *, buy_again: bool) -> float:
     run = Session(replay_engine(home))
     await run.engine.start()
@@ -325,3 +325,28 @@ def test_a_flatten_after_a_restart_closes_the_position(tmp_path):
     assert asyncio.run(flatten_session(tmp_path, 1, buy_again=True)) == 1  # flatten-1 used
 
     assert asyncio.run(flatten_session(tmp_path, 10, buy_again=False)) == 0
+
+
+async def reset_session(home: Path) -> dict[str, Any]:
+    run = Session(replay_engine(home))
+    await run.engine.start()
+    run.quote("NQ", 1, 20_999.75, 21_000.00)
+    run.submit(ENTRY)  # fills at the ask 21,000.00, with its stop and target working
+    await run.engine.reset_account()
+    result = {"position": run.engine.portfolio.position("NQ"),
+              "cash": run.engine.portfolio.cash,
+              "working": len(run.engine.broker.open_orders()),
+              "trades": len(run.engine.trades.active()),
+              "reasons": sorted({u.reason for u in run.updates if u.status == "canceled"})}
+    await run.engine.stop()
+    return result
+
+
+def test_an_account_reset_cancels_orders_forgets_trades_and_survives_a_restart(tmp_path):
+    after_reset = asyncio.run(reset_session(tmp_path))
+    assert after_reset == {"position": 0, "cash": 100_000.0, "working": 0, "trades": 0,
+                           "reasons": ["account reset"]}
+
+    found = restore(Store(tmp_path / "bracket.sqlite"))
+    assert (found.epoch, found.starting_cash) == (2, 100_000.0)
+    assert (found.fills, found.working, found.trades) == ([], [], [])
