@@ -4,6 +4,11 @@ Bus handlers here only record what changed (a few dict writes per event); a
 QTimer turns that into at most one repaint per frame (~30 per second), however
 fast the feed runs. Panels subscribe to the bridge's Qt signals, never to the
 bus, and hold no trading logic.
+
+Orders, fills and trades reach the UI only through the journal, after they are
+committed to SQLite (invariant 4): the journal's listener collects each
+committed batch and the next frame emits everything collected since the last
+one as ``trading_events``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from workstation.engine import Engine
 from workstation.model import Bar, PartialBar
+from workstation.orders import Fill
+from workstation.trades import TradeChanged
 
 FRAME_MS = 33
 
@@ -35,6 +42,8 @@ class EngineBridge(QObject):
     bars_closed = Signal(object)  # list of closed Bars since the last frame (object: no conversion)
     partial_bar = Signal(object)  # latest PartialBar per frame for the watched series
     log_records = Signal(object)  # list of logging.LogRecord
+    # committed OrderUpdate / Fill / TradeChanged / TradeClosed since the last frame, in order
+    trading_events = Signal(object)
 
     def __init__(self, engine: Engine, log_buffer: LogBuffer, parent: QObject | None = None
                  ) -> None:
@@ -43,9 +52,14 @@ class EngineBridge(QObject):
         self._log_buffer = log_buffer
         self._closed: list[Bar] = []
         self._partial: PartialBar | None = None
+        self._committed: list[object] = []
+        self._fills_seen = 0
+        self._fills_committed = 0
         self.frames = 0
         engine.bus.subscribe(Bar, self._closed.append, "ui.bridge.bar")
         engine.bus.subscribe(PartialBar, self._on_partial, "ui.bridge.partial")
+        engine.bus.subscribe(Fill, self._count_fill, "ui.bridge.fill_count")
+        engine.journal.listeners.append(self._on_committed)
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._on_frame)
@@ -53,7 +67,25 @@ class EngineBridge(QObject):
     def _on_partial(self, event: PartialBar) -> None:
         self._partial = event
 
+    def _count_fill(self, _fill: Fill) -> None:
+        """Counted, never shown: lets account views wait until every fill is committed."""
+        self._fills_seen += 1
+
+    def _on_committed(self, events: list[object]) -> None:
+        self._fills_committed += sum(1 for e in events if isinstance(e, Fill))
+        self._committed.extend(events)
+
+    @property
+    def uncommitted_fills(self) -> int:
+        """Fills the portfolio has booked that the journal has not committed yet."""
+        return self._fills_seen - self._fills_committed
+
     def start(self) -> None:
+        """Start framing; what a restart restored (already in the store) is shown first."""
+        engine = self.engine
+        restored: list[object] = list(engine.broker.open_orders())
+        restored += [TradeChanged(trade) for trade in engine.trades.active()]
+        self._committed[:0] = restored
         self._timer.start()
 
     def stop(self) -> None:
@@ -67,6 +99,9 @@ class EngineBridge(QObject):
         if self._partial is not None:
             partial, self._partial = self._partial, None
             self.partial_bar.emit(partial)
+        if self._committed:
+            committed, self._committed = self._committed, []
+            self.trading_events.emit(committed)
         if self._log_buffer.records:
             records = []
             while self._log_buffer.records:

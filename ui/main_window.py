@@ -1,30 +1,45 @@
 """The main window: docks, menus and hotkeys from one action registry, the
-status bar, and layout save/restore (stable objectNames, a Reset action)."""
+status bar, and layout save/restore (stable objectNames, a Reset action).
+
+Trading commands (ticket, market buttons, close, flatten) all go through the
+engine's router; what they lead to is shown from committed journal events.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from ui.actions import ActionRegistry, ActionSpec
 from ui.bridge import EngineBridge
+from ui.dialogs.order_ticket import OrderTicketDialog
 from ui.models.watchlist_model import WatchlistModel
+from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
 from ui.panels.log import LogPanel
+from ui.panels.orders import OrdersPanel
+from ui.panels.tables import price_sample
+from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
-from ui.theme import DOWN, MUTED, UP, WARN
+from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
+from workstation.brokers.base import BrokerError
 from workstation.engine import Engine
 from workstation.feeds.base import FeedState
 from workstation.feeds.replay import SPEEDS, ReplayFeed
 from workstation.metrics import RateMeter
 from workstation.model import ns_to_datetime
+from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
 
 LAYOUT_FILE = "ui.ini"
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: trades, orders and account docks (older saved layouts are ignored)
+NOTICE_MS = 8_000
+# View menu order and Alt+N: the first three keep the numbers they had before trading
+PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
+          ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
 
@@ -52,9 +67,19 @@ class MainWindow(QMainWindow):
         self.watchlist = WatchlistPanel(self.watchlist_model, list(instruments))
         self.chart = ChartPanel(instruments, engine.timeframes)
         self.log_panel = LogPanel()
+        price = price_sample(instruments, lambda s: engine.market.get(s).reference)
+        self.trades = TradesPanel(instruments, engine.clock.now_ns, price)
+        self.orders = OrdersPanel(instruments, engine.router, price)
+        self.account = AccountPanel(instruments, engine.broker.account, engine.broker.positions,
+                                    lambda: bridge.uncommitted_fills <= 0, price)
+        self.ticket: OrderTicketDialog | None = None
         self.docks = {
             "watchlist": self._dock("dock.watchlist", "Watchlist", self.watchlist),
             "chart": self._dock("dock.chart", "Chart", self.chart),
+            "trades": self._dock("dock.trades", "Trades", self.trades),
+            "excursion": self._dock("dock.excursion", "Trade excursion", self.trades.chart),
+            "orders": self._dock("dock.orders", "Orders", self.orders),
+            "account": self._dock("dock.account", "Account", self.account),
             "log": self._dock("dock.log", "Log", self.log_panel),
         }
         self._default_layout()
@@ -71,6 +96,8 @@ class MainWindow(QMainWindow):
         bridge.bars_closed.connect(self.chart.add_closed)
         bridge.partial_bar.connect(self.chart.set_partial)
         bridge.log_records.connect(self.log_panel.append)
+        bridge.trading_events.connect(self._on_trading_events)
+        self.orders.message.connect(self.notify)
         symbol = str(self._settings.value("chart/symbol", next(iter(instruments))))
         timeframe = str(self._settings.value("chart/timeframe", "1m"))
         if symbol not in instruments:
@@ -90,19 +117,33 @@ class MainWindow(QMainWindow):
         return dock
 
     def _default_layout(self) -> None:
+        """Watchlist and account on the left, the chart in the middle with the selected
+        trade's excursion beside it, trades and orders (tabbed with the log) below."""
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
                                Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.addDockWidget(left, self.docks["watchlist"])
-        self.addDockWidget(right, self.docks["chart"])
-        self.addDockWidget(bottom, self.docks["log"])
-        for dock in self.docks.values():
+        docks = self.docks
+        self.addDockWidget(left, docks["watchlist"])
+        self.addDockWidget(right, docks["chart"])
+        self.addDockWidget(bottom, docks["trades"])
+        self.splitDockWidget(docks["watchlist"], docks["account"], Qt.Orientation.Vertical)
+        self.splitDockWidget(docks["chart"], docks["excursion"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(docks["trades"], docks["orders"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(docks["orders"], docks["log"])
+        for dock in docks.values():
             dock.setFloating(False)
             dock.show()
-        watch_width = min(self.watchlist.preferred_width(), 700)
-        self.resizeDocks([self.docks["watchlist"], self.docks["chart"]],
-                         [watch_width, 1440 - watch_width], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["chart"], self.docks["log"]], [620, 150],
+        docks["orders"].raise_()
+        width = 1440
+        watch = min(self.watchlist.preferred_width(), 700)
+        excursion = 290
+        self.resizeDocks([docks["watchlist"], docks["chart"], docks["excursion"]],
+                         [watch, width - watch - excursion, excursion], Qt.Orientation.Horizontal)
+        trades = min(self.trades.preferred_width(), 1000)
+        self.resizeDocks([docks["trades"], docks["orders"]], [trades, width - trades],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["chart"], docks["trades"]], [490, 290], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["watchlist"], docks["account"]], [218, 272],
                          Qt.Orientation.Vertical)
 
     def _restore_layout(self) -> None:
@@ -134,8 +175,7 @@ class MainWindow(QMainWindow):
     def _register_actions(self) -> None:
         add = self.actions.add
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
-        for key, (dock_id, title) in enumerate(
-                (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log")), start=1):
+        for key, (dock_id, title) in enumerate(PANELS, start=1):
             self.actions.add_existing("&View", self.docks[dock_id].toggleViewAction())
             add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", f"Alt+{key}"),
                 lambda _=False, d=dock_id: self.focus_dock(d))
@@ -147,9 +187,29 @@ class MainWindow(QMainWindow):
             lambda: self._step_timeframe(1))
         add(ActionSpec("chart_prev_tf", "Previous timeframe", "&Chart", "["),
             lambda: self._step_timeframe(-1))
+        self._register_trade_actions()
         if isinstance(self.engine.feed, ReplayFeed):
             self._register_replay_actions(self.engine.feed)
         add(ActionSpec("about", "&About Bracket", "&Help"), self._about)
+
+    def _register_trade_actions(self) -> None:
+        add = self.actions.add
+        add(ActionSpec("new_order", "&New order…", "&Trade", "F2",
+                       "Open the order ticket for the chart's symbol"), self.open_ticket)
+        add(ActionSpec("buy_market", "&Buy market", "&Trade", "Shift+B",
+                       "Buy one lot of the chart's symbol at market"),
+            lambda: self.market_order(OrderSide.BUY))
+        add(ActionSpec("sell_market", "&Sell market", "&Trade", "Shift+S",
+                       "Sell one lot of the chart's symbol at market"),
+            lambda: self.market_order(OrderSide.SELL))
+        close = add(ActionSpec("close_trade", "&Close trade", "&Trade", "Shift+X",
+                               "Flatten the selected trade's symbol (else the chart's)"),
+                    self.close_trade)
+        flatten = add(ActionSpec("flatten_all", "&Flatten all", "&Trade", "Ctrl+Shift+F",
+                                 "Cancel every working order and close every position"),
+                      self.flatten_all)
+        self.trades.add_action_button(close)
+        self.trades.add_action_button(flatten).setObjectName("flattenAllButton")
 
     def _register_replay_actions(self, feed: ReplayFeed) -> None:
         add = self.actions.add
@@ -177,8 +237,83 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
         target = {"watchlist": self.watchlist.table, "chart": self.chart.graphics,
-                  "log": self.log_panel.text}[dock_id]
+                  "trades": self.trades.active_table, "excursion": self.trades.chart.plot,
+                  "orders": self.orders.working_table,
+                  "account": self.account.positions_table, "log": self.log_panel.text}[dock_id]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # -- trading commands (all through the router) --------------------------------------
+    def next_client_id(self) -> str:
+        """``manual-N``: the router resumes the numbering after a restart."""
+        return self.engine.router.next_client_id("manual")
+
+    def open_ticket(self) -> OrderTicketDialog:
+        if self.ticket is not None and self.ticket.isVisible():
+            self.ticket.raise_()
+            self.ticket.activateWindow()
+            return self.ticket
+        if self.ticket is not None:
+            self.ticket.deleteLater()  # one ticket at a time; none pile up under the window
+        ticket = OrderTicketDialog(self.engine, self.chart.symbol, self.next_client_id,
+                                   parent=self)
+        ticket.submitted.connect(self._on_submitted)
+        self.ticket = ticket
+        ticket.open()
+        return ticket
+
+    def market_order(self, side: OrderSide) -> OrderUpdate:
+        """One lot of the chart's symbol at market."""
+        symbol = self.chart.symbol
+        inst = self.engine.instruments[symbol]
+        intent = OrderIntent(self.next_client_id(), symbol, side, inst.lot_size,
+                             OrderType.MARKET)
+        update = self.engine.router.submit(intent)
+        if update.status is OrderStatus.REJECTED:
+            self.notify(f"{side.value.capitalize()} {symbol} rejected: {update.reason}", True)
+        else:
+            self._on_submitted(update)
+        return update
+
+    def close_trade(self) -> None:
+        symbol = self.trades.selected_trade_symbol()
+        if symbol is None and self.engine.trades.trade_for(self.chart.symbol) is not None:
+            symbol = self.chart.symbol
+        if symbol is None:
+            self.notify("No trade to close: select one in Trades", True)
+            return
+        self._flatten(symbol)
+
+    def flatten_all(self) -> None:
+        self._flatten(None)
+
+    def _flatten(self, symbol: str | None) -> None:
+        what = symbol or "all"
+        try:
+            updates = self.engine.router.flatten(symbol)
+        except BrokerError as exc:
+            self.notify(f"Flatten {what} failed: {exc}", True)
+            return
+        rejected = [u for u in updates if u.status is OrderStatus.REJECTED]
+        if rejected:
+            self.notify(f"Flatten {what}: " + "; ".join(u.reason for u in rejected), True)
+        else:
+            self.notify(f"Flatten {what}: working orders canceled, "
+                        f"{len(updates)} closing order(s) sent")
+
+    def _on_submitted(self, update: OrderUpdate) -> None:
+        self.notify(f"Sent {update.intent.describe()} ({update.client_order_id}): "
+                    f"{update.status.value.replace('_', ' ')}")
+
+    def _on_trading_events(self, events: list[object]) -> None:
+        self.trades.apply(events)
+        self.orders.apply(events)
+
+    def notify(self, text: str, error: bool = False) -> None:
+        """A short note in the status bar (the paper badge stays visible)."""
+        color = (DOWN if error else NEUTRAL).name()
+        self.notice.setText(f"<span style='color:{color}'>{text}</span>")
+        self.notice.setToolTip(text)
+        self._notice_timer.start(NOTICE_MS)
 
     def _step_timeframe(self, step: int) -> None:
         frames = self.engine.timeframes
@@ -214,14 +349,24 @@ class MainWindow(QMainWindow):
         self.rate_label.setObjectName("rateLabel")
         self.lag_label = QLabel(self)
         self.lag_label.setObjectName("lagLabel")
+        self.notice = QLabel(self)
+        self.notice.setObjectName("notice")
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice.clear)
         status.addWidget(self.badge)
         status.addWidget(self.feed_label)
+        status.addWidget(self.notice, 1)
         status.addPermanentWidget(self.rate_label)
         status.addPermanentWidget(self.lag_label)
         status.addPermanentWidget(self.clock_label)
 
     def _on_frame(self) -> None:
         self.watchlist_model.refresh()
+        self.trades.refresh()
+        self.account.refresh()
+        if self.ticket is not None and self.ticket.isVisible():
+            self.ticket.update_preview()
         engine = self.engine
         state = engine.feed.state
         color = _STATE_COLORS.get(state, MUTED).name()

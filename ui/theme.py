@@ -19,6 +19,14 @@ PANEL = QColor("#1a2029")
 GRID = QColor("#232a33")
 UP_FLASH = QColor(34, 197, 94, 70)
 DOWN_FLASH = QColor(239, 68, 68, 70)
+# stop-proximity cue behind "ticks to stop" (far, getting close, about to be hit): solid,
+# so the pill reads the same on a selected row; the text on it is the light shade
+SAFE_BG = QColor("#166534")
+NEAR_BG = QColor("#92400e")
+DANGER_BG = QColor("#991b1b")
+SAFE_TEXT = QColor("#dcfce7")
+NEAR_TEXT = QColor("#fef3c7")
+DANGER_TEXT = QColor("#fee2e2")
 
 MONO = QFont("DejaVu Sans Mono", 9)
 MONO.setStyleHint(QFont.StyleHint.Monospace)

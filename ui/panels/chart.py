@@ -10,7 +10,6 @@ every frame.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.fmt import DISPLAY_ZONE
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
-DISPLAY_ZONE = ZoneInfo("America/New_York")
 VISIBLE_BARS = 90
 _LABEL_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 500, 1000, 2000)
 _BODY_WIDTH = 0.7
@@ -150,7 +149,10 @@ class ChartPanel(QWidget):
         bar.addWidget(self.symbol_box)
         bar.addWidget(self.timeframe_box)
         bar.addWidget(self.follow_button)
-        bar.addWidget(self.readout, 1)
+        bar.addStretch(1)
+        # its own line, wrapping rather than clipping when the dock is narrow
+        self.readout.setContentsMargins(6, 0, 4, 0)
+        self.readout.setWordWrap(True)
 
         self.axis = TimeAxis()
         self.graphics = pg.GraphicsLayoutWidget(self)
@@ -164,6 +166,7 @@ class ChartPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(bar)
+        layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
 
         self.symbol_box.currentTextChanged.connect(self._on_box_changed)
@@ -311,7 +314,7 @@ class ChartPanel(QWidget):
 
     def _show_newest(self) -> None:
         """Without a crosshair, the readout describes the newest bar."""
-        self.readout.setText(self.describe(len(self._bars) - (0 if self._partial else 1)))
+        self._set_readout(self.describe(len(self._bars) - (0 if self._partial else 1)))
 
     # -- view ------------------------------------------------------------------------
     def _on_follow_toggled(self, on: bool) -> None:
@@ -357,7 +360,12 @@ class ChartPanel(QWidget):
         self.cross_h.label.setFormat(f"{point.y():,.{self._decimals}f}")
         for line in (self.cross_v, self.cross_h):
             line.setVisible(True)
-        self.readout.setText(self.describe(index))
+        self._set_readout(self.describe(index))
+
+    def _set_readout(self, text: str) -> None:
+        """A narrow dock wraps between fields ("O 21,000.00"), never inside one."""
+        fields = text.split("  ")
+        self.readout.setText("  ".join(f.replace(" ", "\u00a0") for f in fields))
 
     def describe(self, index: int) -> str:
         """The crosshair readout for the bar at position ``index``."""

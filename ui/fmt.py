@@ -1,0 +1,54 @@
+"""Number and time formatting shared by the trading tables, so every panel shows
+a price with its instrument's decimals and money the same way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt
+
+from workstation.model import NS_PER_SECOND
+
+DISPLAY_ZONE = ZoneInfo("America/New_York")
+NONE = "—"
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+def price(value: float | None, decimals: int) -> str:
+    return NONE if value is None else f"{value:,.{decimals}f}"
+
+
+def signed_price(value: float | None, decimals: int) -> str:
+    return NONE if value is None else f"{value:+,.{decimals}f}"
+
+
+def money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def signed_money(value: float) -> str:
+    return f"{value:+,.2f}"
+
+
+def r_multiple(value: float | None) -> str:
+    return NONE if value is None else f"{value:+.2f}"
+
+
+def qty(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}"
+
+
+def local_time(ts: int, pattern: str = "%H:%M:%S") -> str:
+    """Exchange (New York) time: the engine is UTC inside, local only at the edge."""
+    moment = datetime.fromtimestamp(ts / NS_PER_SECOND, tz=UTC).astimezone(DISPLAY_ZONE)
+    return moment.strftime(pattern)
+
+
+def duration(seconds: float) -> str:
+    whole = int(abs(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"-{text}" if seconds < 0 else text
