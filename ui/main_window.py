@@ -7,6 +7,7 @@ engine's router; what they lead to is shown from committed journal events.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 
@@ -208,6 +209,9 @@ class MainWindow(QMainWindow):
         flatten = add(ActionSpec("flatten_all", "&Flatten all", "&Trade", "Ctrl+Shift+F",
                                  "Cancel every working order and close every position"),
                       self.flatten_all)
+        add(ActionSpec("reset_account", "&Reset paper account…", "&Trade",
+                       tip="Cancel working orders, forget positions and trades, start over "
+                           "at the starting cash"), self.reset_account)
         self.trades.add_action_button(close)
         self.trades.add_action_button(flatten).setObjectName("flattenAllButton")
 
@@ -285,6 +289,16 @@ class MainWindow(QMainWindow):
 
     def flatten_all(self) -> None:
         self._flatten(None)
+
+    def reset_account(self) -> None:
+        cash = self.engine.portfolio.starting_cash
+        answer = QMessageBox.question(
+            self, "Reset paper account",
+            f"Start the paper account over at {cash:,.2f}?\n\nWorking orders are canceled; "
+            "positions and active trades are forgotten (history is kept).")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._reset_task = asyncio.ensure_future(self.engine.reset_account())
+            self.notify(f"Paper account reset to {cash:,.2f}")
 
     def _flatten(self, symbol: str | None) -> None:
         what = symbol or "all"

@@ -24,7 +24,7 @@ from workstation.market import MarketState
 from workstation.metrics import LoopLagMonitor
 from workstation.model import NS_PER_SECOND, Bar, Instrument, ns_to_datetime
 from workstation.orders import Fill, OrderUpdate
-from workstation.portfolio import Portfolio
+from workstation.portfolio import AccountReset, Portfolio
 from workstation.risk.gate import RiskGate
 from workstation.risk.router import OrderRouter
 from workstation.store import Store, open_store
@@ -146,6 +146,7 @@ class Engine:
             await self.writer.call(lambda: self.journal.open_account(cash, now))
         self.portfolio.reset(self.clock.now_ns())
         self.trades.clear()
+        self.bus.publish(AccountReset(self.clock.now_ns(), self.portfolio.starting_cash))
         log.info("paper account reset to %.2f", self.portfolio.starting_cash)
 
     def _count_bar(self, bar: Bar) -> None:

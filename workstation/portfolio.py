@@ -45,6 +45,14 @@ class PositionView:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountReset:
+    """The paper account started over (positions and active trades forgotten)."""
+
+    ts: int
+    starting_cash: float
+
+
+@dataclass(frozen=True, slots=True)
 class AccountView:
     starting_cash: float
     cash: float

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QMessageBox, QToolButton
 
 from tests.ui.test_main_window import at, publish
 from ui import theme
@@ -411,7 +411,7 @@ def test_trade_menu_offers_every_order_action_with_its_hotkey(workstation):
     shown = [(a.text(), a.shortcut().toString()) for a in menu.actions() if not a.isSeparator()]
     assert shown == [("&New order…", "F2"), ("&Buy market", "Shift+B"),
                      ("&Sell market", "Shift+S"), ("&Close trade", "Shift+X"),
-                     ("&Flatten all", "Ctrl+Shift+F")]
+                     ("&Flatten all", "Ctrl+Shift+F"), ("&Reset paper account…", "")]
 
 
 def test_trading_docks_are_in_the_view_menu_and_reset_layout_restores_them(workstation):
@@ -435,3 +435,21 @@ def test_trading_docks_are_in_the_view_menu_and_reset_layout_restores_them(works
     assert window.dockWidgetArea(docks["trades"]) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert window.dockWidgetArea(docks["account"]) == Qt.DockWidgetArea.LeftDockWidgetArea
     assert window.tabifiedDockWidgets(docks["orders"]) == [docks["log"]]
+
+
+def test_reset_paper_account_clears_trades_orders_and_restores_the_cash(workstation, qtbot,
+                                                                       monkeypatch):
+    window = workstation()
+    open_market(window)
+    long_bracket(window)  # bought at 21,000.25 with a working stop and target
+    trades = window.trades
+    qtbot.waitUntil(lambda: trades.active_model.rowCount() == 1)
+    # the confirmation is modal: answer it as a user clicking Yes would
+    monkeypatch.setattr("ui.main_window.QMessageBox.question",
+                        lambda *_args, **_kw: QMessageBox.StandardButton.Yes)
+    window.actions["reset_account"].trigger()
+    qtbot.waitUntil(lambda: trades.active_model.rowCount() == 0)
+    assert window.engine.broker.open_orders() == []
+    assert window.engine.portfolio.position("NQ") == 0
+    assert window.engine.portfolio.cash == 100_000.0
+    assert "Paper account reset to 100,000.00" in window.notice.text()

@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 
 from ui import fmt, theme
 from workstation.model import Instrument
+from workstation.portfolio import AccountReset
 from workstation.trades import ActiveTrade, TradeChanged, TradeClosed, TradeRecord
 
 Index = QModelIndex | QPersistentModelIndex
@@ -99,6 +100,10 @@ class ActiveTradesModel(QAbstractTableModel):
                 self._upsert(event.trade)
             elif isinstance(event, TradeClosed):
                 self._remove(event.record.trade_id)
+            elif isinstance(event, AccountReset):
+                self.beginResetModel()
+                self._rows.clear()
+                self.endResetModel()
 
     def _upsert(self, trade: ActiveTrade) -> None:
         committed = replace(trade, samples=[])

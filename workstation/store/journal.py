@@ -33,6 +33,7 @@ from workstation.orders import (
     TimeInForce,
     TrailUnit,
 )
+from workstation.portfolio import AccountReset
 from workstation.store.database import Store
 from workstation.store.writer import StoreWriter
 from workstation.trades import ActiveTrade, TradeChanged, TradeClosed
@@ -76,7 +77,7 @@ class Journal:
         self._scheduled = False
         self.commits = 0
         self.failures = 0
-        for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed):
+        for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed, AccountReset):
             bus.subscribe(kind, self._record, f"Journal.{kind.__name__}")
 
     def start(self) -> None:
