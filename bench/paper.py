@@ -27,8 +27,8 @@ from workstation.config import InstrumentSettings, Settings, SimParams
 from workstation.model import AssetClass, Quote, Tick, datetime_to_ns
 from workstation.orders import Bracket, OrderIntent, OrderSide, OrderStatus, OrderType
 from workstation.portfolio import Portfolio
-from workstation.risk.gate import RiskGate
 from workstation.risk.router import OrderRouter
+from workstation.risk.wiring import PERMISSIVE, build_risk
 from workstation.trades import TradeTracker
 
 START = datetime_to_ns(datetime(2026, 11, 2, 15, 0, tzinfo=UTC))  # inside the CME session
@@ -40,7 +40,8 @@ def build(settings: Settings) -> tuple[EventBus, SimClock, OrderRouter, TradeTra
     margins = {s: settings.margin(i) for s, i in instruments.items()}
     portfolio = Portfolio(instruments, margins, 1e12, START)
     broker = PaperBroker(instruments, settings, bus, clock, portfolio)
-    router = OrderRouter(RiskGate(), broker, bus, clock)
+    router = build_risk(settings.model_copy(update={"risk": PERMISSIVE}), instruments,
+                        portfolio, broker, bus, clock).router
     tracker = TradeTracker(instruments, portfolio, router, bus, clock, 1.0)
     return bus, clock, router, tracker
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workstation.bars import Timeframe
 from workstation.model import AssetClass, Instrument
+from workstation.risk.settings import RiskSettings
 from workstation.sessions import SCHEDULE_NAMES
 
 HOME_ENV = "BRACKET_HOME"
@@ -146,6 +147,7 @@ class Settings(_Strict):
     feed: FeedSettings = FeedSettings()
     store: StoreSettings = StoreSettings()
     paper: PaperSettings = PaperSettings()
+    risk: RiskSettings = RiskSettings()
 
     @field_validator("timeframes")
     @classmethod
@@ -161,6 +163,9 @@ class Settings(_Strict):
         unknown = [s for s in self.watchlist if s not in symbols]
         if unknown:
             raise ValueError(f"watchlist names unknown instruments: {', '.join(unknown)}")
+        unknown = [s for s in self.risk.strategies if not s.strip()]
+        if unknown:
+            raise ValueError("risk.strategies has an empty strategy name")
         unknown = [s for s in self.paper.per_instrument if s not in symbols]
         if unknown:
             raise ValueError(f"paper.per_instrument names unknown instruments: "

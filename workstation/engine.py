@@ -25,8 +25,7 @@ from workstation.metrics import LoopLagMonitor
 from workstation.model import NS_PER_SECOND, Bar, Instrument, ns_to_datetime
 from workstation.orders import Fill, OrderUpdate
 from workstation.portfolio import AccountReset, Portfolio
-from workstation.risk.gate import RiskGate
-from workstation.risk.router import OrderRouter
+from workstation.risk.wiring import build_risk
 from workstation.store import Store, open_store
 from workstation.store.journal import Journal, restore
 from workstation.store.writer import StoreWriter
@@ -100,10 +99,13 @@ class Engine:
         """Paper broker, risk gate and router, trade tracking, and the journal."""
         instruments = self.instruments
         margins = {s: settings.margin(i) for s, i in instruments.items()}
-        self.portfolio = Portfolio(instruments, margins, settings.paper.starting_cash,
-                                   self.clock.now_ns())
+        prop = settings.risk.prop
+        cash = prop.account_size if prop is not None else settings.paper.starting_cash
+        self.portfolio = Portfolio(instruments, margins, cash, self.clock.now_ns())
         self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
-        self.router = OrderRouter(RiskGate(), self.broker, self.bus, self.clock)
+        risk = build_risk(settings, instruments, self.portfolio, self.broker, self.bus,
+                          self.clock, self.market)
+        self.router, self.risk, self.kill_switch = risk.router, risk.monitor, risk.kill_switch
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                    self.clock, settings.paper.break_even_r or None)
         self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,

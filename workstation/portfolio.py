@@ -69,14 +69,14 @@ class Portfolio:
     def __init__(self, instruments: dict[str, Instrument], margins: dict[str, float],
                  starting_cash: float, now_ns: int = 0) -> None:
         self._instruments = instruments
-        self._margins = margins
+        self.margins = margins
         self.starting_cash = starting_cash
         self.cash = starting_cash
         self.realized_pnl = 0.0
         self.commission = 0.0
         self.positions: dict[str, Position] = {}
         self._day_start_equity = starting_cash
-        self._next_roll = _next_day_roll(now_ns)
+        self._next_roll = next_day_roll(now_ns)
 
     # -- updates ----------------------------------------------------------------------
     def apply_fill(self, fill: Fill) -> float:
@@ -122,14 +122,14 @@ class Portfolio:
 
     def _roll_day(self, ts: int) -> None:
         self._day_start_equity = self.equity()
-        self._next_roll = _next_day_roll(ts)
+        self._next_roll = next_day_roll(ts)
 
     def reset(self, now_ns: int) -> None:
         self.cash = self.starting_cash
         self.realized_pnl = self.commission = 0.0
         self.positions.clear()
         self._day_start_equity = self.starting_cash
-        self._next_roll = _next_day_roll(now_ns)
+        self._next_roll = next_day_roll(now_ns)
 
     # -- views ------------------------------------------------------------------------
     def unrealized(self, pos: Position) -> float:
@@ -149,7 +149,7 @@ class Portfolio:
         return value
 
     def margin_used(self) -> float:
-        return sum(abs(p.qty) * self._margins.get(p.symbol, 0.0)
+        return sum(abs(p.qty) * self.margins.get(p.symbol, 0.0)
                    for p in self.positions.values()
                    if self._instruments[p.symbol].asset_class is AssetClass.FUTURE)
 
@@ -175,7 +175,7 @@ class Portfolio:
             opening = abs(signed)
         inst = self._instruments[symbol]
         if inst.asset_class is AssetClass.FUTURE:
-            return opening * self._margins.get(symbol, 0.0)
+            return opening * self.margins.get(symbol, 0.0)
         return opening * price * inst.point_value
 
     def position(self, symbol: str) -> float:
@@ -195,7 +195,7 @@ class Portfolio:
                            equity - self._day_start_equity)
 
 
-def _next_day_roll(ts: int) -> int:
+def next_day_roll(ts: int) -> int:
     """The next 17:00 New York time after ``ts``."""
     local = ns_to_datetime(ts).astimezone(NEW_YORK)
     roll = datetime.combine(local.date(), DAY_ROLL, NEW_YORK)

@@ -16,13 +16,16 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from workstation.bus import EventBus
 from workstation.clock import Clock
 from workstation.model import NS_PER_SECOND, Instrument, Tick
 from workstation.orders import Fill, OrderType, OrderUpdate
 from workstation.portfolio import Portfolio
-from workstation.risk.router import OrderRouter
+
+if TYPE_CHECKING:  # the router imports the gate, which reads trades' events
+    from workstation.risk.router import OrderRouter
 
 log = logging.getLogger(__name__)
 

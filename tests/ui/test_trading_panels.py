@@ -276,7 +276,8 @@ def test_sell_market_hotkey_sells_one_lot_and_a_rejection_is_reported(workstatio
     window = workstation()
     update = window.market_order(OrderSide.SELL)  # no market data yet: rejected
     assert update.status == "rejected"
-    assert window.notice.text().endswith("Sell NQ rejected: no market data for NQ yet</span>")
+    assert window.notice.text().endswith("Sell NQ rejected: risk: market_data: no market data "
+                                         "for NQ yet: price checks need a trade or a quote</span>")
     open_market(window)
     assert window.actions["sell_market"].shortcut().toString() == "Shift+S"
     window.actions["sell_market"].trigger()

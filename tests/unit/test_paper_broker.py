@@ -32,8 +32,7 @@ from workstation.orders import (
     TrailUnit,
 )
 from workstation.portfolio import Portfolio
-from workstation.risk.gate import RiskGate
-from workstation.risk.router import OrderRouter
+from workstation.risk.wiring import PERMISSIVE, build_risk
 
 # Tuesday 2026-01-13 15:00 UTC: CME Globex is open (it closes at 16:00 CT = 22:00 UTC
 # in winter); NYSE is open too (09:30-16:00 ET = 14:30-21:00 UTC).
@@ -63,7 +62,9 @@ class Desk:
                                    start)
         self.broker = PaperBroker(self.instruments, self.settings, self.bus, self.clock,
                                   self.portfolio)
-        self.router = OrderRouter(RiskGate(), self.broker, self.bus, self.clock)
+        self.router = build_risk(self.settings.model_copy(update={"risk": PERMISSIVE}),
+                                 self.instruments, self.portfolio, self.broker, self.bus,
+                                 self.clock).router
         self.fills: list[Fill] = []
         self.updates: list[OrderUpdate] = []
         self.bus.subscribe(Fill, self.fills.append)
@@ -529,7 +530,7 @@ def test_orders_that_cannot_be_accepted_are_rejected_with_a_clear_reason(desk, f
     intent = OrderIntent(**{"client_order_id": "r", "symbol": "NQ", "side": BUY, "qty": 1,
                             **fields})
 
-    update = desk.router.submit(intent)
+    update = desk.broker.submit(intent)  # the broker's own checks (the gate has its tests)
 
     assert update.status is OrderStatus.REJECTED
     assert update.reason == reason
@@ -554,7 +555,7 @@ def test_buying_power_counts_the_margin_already_in_use(desk):
 def test_an_order_with_no_market_data_yet_is_rejected():
     desk = Desk()
 
-    update = desk.submit(BUY, 1)
+    update = desk.broker.submit(OrderIntent("m", "NQ", BUY, 1))  # the broker's own check
 
     assert update.status is OrderStatus.REJECTED
     assert update.reason == "no market data for NQ yet"
@@ -634,7 +635,7 @@ def busy_session(seed: int) -> list[Fill]:
             desk.submit(BUY, 2, bracket=Bracket(stop_loss=mid - 2.0, take_profit=mid + 2.0))
         elif i % 10 == 5:
             desk.submit(SELL, 1, OrderType.TRAILING_STOP, trail=3)
-            desk.submit(BUY, 1, OrderType.LIMIT, limit_price=mid - 0.30)
+            desk.submit(BUY, 1, OrderType.LIMIT, limit_price=mid - 0.25)
     return desk.fills
 
 

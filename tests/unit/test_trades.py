@@ -17,8 +17,7 @@ from workstation.config import Settings
 from workstation.model import NS_PER_SECOND, Quote, Tick, datetime_to_ns
 from workstation.orders import Bracket, OrderIntent, OrderSide, OrderStatus, OrderType
 from workstation.portfolio import Portfolio
-from workstation.risk.gate import RiskGate
-from workstation.risk.router import OrderRouter
+from workstation.risk.wiring import PERMISSIVE, build_risk
 from workstation.trades import TradeChanged, TradeClosed, TradeRecord, TradeTracker
 
 # Tuesday 2026-01-13 15:00 UTC: CME Globex open
@@ -40,7 +39,9 @@ class Desk:
         margins = {s: settings.margin(i) for s, i in instruments.items()}
         self.portfolio = Portfolio(instruments, margins, settings.paper.starting_cash, T0)
         self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
-        self.router = OrderRouter(RiskGate(), self.broker, self.bus, self.clock)
+        self.router = build_risk(settings.model_copy(update={"risk": PERMISSIVE}),
+                                 instruments, self.portfolio, self.broker, self.bus,
+                                 self.clock).router
         self.tracker = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                     self.clock, break_even_r)
         self.closed: list[TradeClosed] = []

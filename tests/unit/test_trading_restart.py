@@ -314,7 +314,8 @@ async def flatten_session(home: Path, seconds: int, *, buy_again: bool) -> float
     if buy_again:
         run.submit(OrderIntent(f"buy-{seconds}", "NQ", BUY, 1))
     run.engine.router.flatten("NQ")
-    if buy_again:
+    if buy_again:  # later than the gate's 2 s duplicate-order guard
+        run.quote("NQ", seconds + 3, 20_999.75, 21_000.00)
         run.submit(OrderIntent(f"buy-{seconds}-2", "NQ", BUY, 1))
     position = run.engine.portfolio.position("NQ")
     await run.engine.stop()

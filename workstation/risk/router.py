@@ -21,14 +21,18 @@ from workstation.orders import (
     OrderUpdate,
     TimeInForce,
 )
-from workstation.risk.gate import GateState, Rejected, RiskGate
+from workstation.risk.events import OrderBlocked
+from workstation.risk.gate import Approved, Rejected, RiskGate
+from workstation.risk.monitor import RiskMonitor
 
 log = logging.getLogger(__name__)
 
 
 class OrderRouter:
-    def __init__(self, gate: RiskGate, broker: Broker, bus: EventBus, clock: Clock) -> None:
+    def __init__(self, gate: RiskGate, state: RiskMonitor, broker: Broker, bus: EventBus,
+                 clock: Clock) -> None:
         self._gate = gate
+        self._state = state
         self._broker = broker
         self._bus = bus
         self._clock = clock
@@ -51,9 +55,11 @@ class OrderRouter:
             self._ids[source] = itertools.count(number + 1)
 
     def submit(self, intent: OrderIntent) -> OrderUpdate:
-        verdict = self._gate.check(intent, self._state())
+        verdict = self._gate.check(intent, self._state)
         if isinstance(verdict, Rejected):
             log.warning("risk gate rejected %s: %s", intent.describe(), verdict.reason)
+            self._bus.publish(OrderBlocked(self._clock.now_ns(), intent.client_order_id,
+                                           intent.symbol, verdict.rule, verdict.reason))
             update = OrderUpdate("", intent.client_order_id, intent.symbol, intent.side,
                                  intent.type, OrderStatus.REJECTED, intent.qty, 0.0, 0.0,
                                  intent.limit_price, intent.stop_price,
@@ -88,5 +94,9 @@ class OrderRouter:
             updates.append(self.submit(intent))
         return updates
 
-    def _state(self) -> GateState:
-        return GateState(self._broker.account(), self._broker.positions())
+    def check(self, intent: OrderIntent) -> Approved | Rejected:
+        """What the gate would say, without sending (the ticket's warning step)."""
+        return self._gate.preview(intent, self._state)
+
+    def working_orders(self) -> list[OrderUpdate]:
+        return self._broker.open_orders()
