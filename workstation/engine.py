@@ -25,6 +25,8 @@ from workstation.metrics import LoopLagMonitor
 from workstation.model import NS_PER_SECOND, Bar, Instrument, ns_to_datetime
 from workstation.orders import Fill, OrderUpdate
 from workstation.portfolio import AccountReset, Portfolio
+from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
+from workstation.risk.monitor import RiskSnapshot
 from workstation.risk.wiring import build_risk
 from workstation.store import Store, open_store
 from workstation.store.journal import Journal, restore
@@ -92,8 +94,11 @@ class Engine:
         self._stopped = False
         self.bars_by_timeframe: dict[str, int] = {}
         self._fills: list[Fill] = []
+        self._risk_events: list[RiskLevelChanged | KillSwitchChanged | OrderBlocked] = []
         self.bus.subscribe(Bar, self._count_bar, "Engine.count_bar")
         self.bus.subscribe(Fill, self._fills.append, "Engine.report_fill")
+        for kind in (RiskLevelChanged, KillSwitchChanged, OrderBlocked):
+            self.bus.subscribe(kind, self._risk_events.append, f"Engine.report_{kind.__name__}")
 
     def _build_trading(self, settings: Settings, demo: bool) -> None:
         """Paper broker, risk gate and router, trade tracking, and the journal."""
@@ -109,11 +114,28 @@ class Engine:
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                    self.clock, settings.paper.break_even_r or None)
         self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,
-                               self.trades.trade_by_id)
+                               self.trades.trade_by_id, risk_state=self._risk_state)
         self.demo = None
         if demo and DEMO_SYMBOL in instruments:
             self.demo = DemoStrategy(instruments[DEMO_SYMBOL], self.router, self.broker,
                                      self.bus)
+
+    def _risk_state(self) -> dict[str, Any]:
+        kill = self.kill_switch
+        return {"kill_switch": {"active": kill.active, "reason": kill.reason,
+                                "since": kill.since, "automatic": kill.automatic,
+                                "paused": kill.paused},
+                "monitor": asdict(self.risk.snapshot())}
+
+    def _restore_risk(self, state: dict[str, Any] | None) -> None:
+        if not state:
+            return
+        self.kill_switch.restore(**state["kill_switch"])
+        snapshot = state["monitor"]
+        snapshot["trading_days"] = tuple(snapshot["trading_days"])
+        self.risk.restore(RiskSnapshot(**snapshot))
+        if self.kill_switch.active:
+            log.critical("the kill switch is ON (restored): %s", self.kill_switch.reason)
 
     async def _restore_trading(self) -> None:
         """Rebuild the account from the store: positions from fills, working orders,
@@ -124,6 +146,7 @@ class Engine:
         if found.starting_cash is None:
             cash, now = self.portfolio.starting_cash, self.clock.now_ns()
             await self.writer.call(lambda: self.journal.open_account(cash, now))
+            self._restore_risk(found.risk_state)
             return
         self.journal.epoch = found.epoch
         self.portfolio.starting_cash = found.starting_cash
@@ -134,6 +157,7 @@ class Engine:
         self.broker.remember_done(found.done, found.fill_count)
         self.router.resume_ids([o.intent.client_order_id for o in found.working + found.done])
         self.trades.restore(found.trades, found.trade_count + 1)
+        self._restore_risk(found.risk_state)
         if found.fills or found.working or found.trades:
             log.info("restored from %s: %s", store.path.name, found.summary())
 
@@ -238,7 +262,8 @@ class Engine:
             "trades": [_rounded(t.as_dict()) for t in self.trades.closed],
             "active_trades": [t.trade_id for t in self.trades.active()],
             "signals": [],
-            "risk_events": [],
+            "risk_events": [{"kind": type(e).__name__, **_rounded(asdict(e))}
+                            for e in self._risk_events],
         }
 
 

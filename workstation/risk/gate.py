@@ -89,8 +89,8 @@ class RiskGate:
             return verdict
         if record:
             self._remember(intent, now)
-        warnings = tuple(f"{s.label} at {s.used_pct:.0f}% ({s.level.label})"
-                         for s in state.statuses if s.level >= Level.WARNING)
+        warnings = tuple(f"{s.label} at {s.used_pct:.0f}% ({state.level_of(s.rule).label})"
+                         for s in state.statuses if state.level_of(s.rule) >= Level.WARNING)
         return Approved(intent, warnings)
 
     # -- stages -----------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class RiskGate:
         risk = self._entry_risk(intent, inst, price)
         adds_position = self._portfolio.position(intent.symbol) == 0
         for status in state.statuses:
-            if status.level is Level.LOCKED:
+            if state.level_of(status.rule) is Level.LOCKED:
                 return Rejected(status.rule, f"{status.label.lower()} {status.value:,.2f} of "
                                              f"{status.limit:,.2f} limit "
                                              f"({status.used_pct:.0f}%): new entries blocked",

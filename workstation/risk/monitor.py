@@ -20,7 +20,14 @@ from workstation.orders import Fill
 from workstation.portfolio import AccountReset, Portfolio, next_day_roll
 from workstation.risk.events import RiskLevelChanged
 from workstation.risk.kill_switch import KillSwitch
-from workstation.risk.rules import Level, Rule, RuleStatus, build_rules, prop_defaults
+from workstation.risk.rules import (
+    Level,
+    Rule,
+    RuleStatus,
+    build_rules,
+    next_level,
+    prop_defaults,
+)
 from workstation.risk.settings import RiskSettings
 from workstation.sessions import NEW_YORK
 from workstation.trades import TradeClosed
@@ -134,6 +141,8 @@ class RiskMonitor:
     # -- measuring -------------------------------------------------------------------------
     def evaluate(self) -> None:
         portfolio = self._portfolio
+        if self.cooldown_until and self._clock.now_ns() >= self.cooldown_until:
+            self.cooldown_until, self.consecutive_losses = 0, 0  # the streak has been sat out
         self.equity = portfolio.equity()
         unrealized = sum(portfolio.unrealized(p) for p in portfolio.positions.values()
                          if self._instruments[p.symbol].asset_class is AssetClass.FUTURE)
@@ -154,8 +163,8 @@ class RiskMonitor:
             self._note_level(status)
 
     def _note_level(self, status: RuleStatus) -> None:
-        level = status.level
         old = self._levels.get(status.rule, Level.SAFE)
+        level = next_level(old, status.used_pct)
         if level != old:
             self._levels[status.rule] = level
             self._bus.publish(RiskLevelChanged(self._clock.now_ns(), status.rule, status.label,
@@ -215,7 +224,11 @@ class RiskMonitor:
 
     def level(self) -> Level:
         """The worst level of any rule (the status bar's indicator)."""
-        return max((s.level for s in self.statuses), default=Level.SAFE)
+        return max(self._levels.values(), default=Level.SAFE)
+
+    def level_of(self, rule: str) -> Level:
+        """A rule's level with hysteresis (what the panel shows and the gate enforces)."""
+        return self._levels.get(rule, Level.SAFE)
 
     @property
     def day_pnl(self) -> float:

@@ -31,6 +31,9 @@ class Level(IntEnum):
         return self.name.lower()
 
 
+HYSTERESIS_PCT = 5.0  # a level is left only this far below its threshold: no flapping
+
+
 def level_for(used_pct: float) -> Level:
     if used_pct >= 90:
         return Level.LOCKED
@@ -39,6 +42,15 @@ def level_for(used_pct: float) -> Level:
     if used_pct >= 50:
         return Level.WARNING
     return Level.SAFE
+
+
+def next_level(previous: Level, used_pct: float) -> Level:
+    """Up as soon as a threshold is reached; down only once the value is HYSTERESIS_PCT
+    below the threshold of the level it leaves (no flapping around a line)."""
+    level = level_for(used_pct)
+    if level >= previous:
+        return level
+    return min(previous, level_for(used_pct + HYSTERESIS_PCT))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from workstation.orders import (
     TrailUnit,
 )
 from workstation.portfolio import AccountReset
+from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
 from workstation.store.database import Store
 from workstation.store.writer import StoreWriter
 from workstation.trades import ActiveTrade, TradeChanged, TradeClosed
@@ -55,6 +56,7 @@ class Restored:
     working: list[Order] = field(default_factory=list)
     done: list[Order] = field(default_factory=list)  # every epoch's: client ids stay unique
     trades: list[ActiveTrade] = field(default_factory=list)
+    risk_state: dict[str, Any] | None = None  # kill switch and the rules' running numbers
     trade_count: int = 0  # all epochs: ids keep counting up
     fill_count: int = 0
 
@@ -65,7 +67,9 @@ class Restored:
 
 class Journal:
     def __init__(self, bus: EventBus, store: Store | None, writer: StoreWriter | None,
-                 orders: OrderSource, trades: TradeSource, epoch: int = 1) -> None:
+                 orders: OrderSource, trades: TradeSource, epoch: int = 1,
+                 risk_state: Callable[[], dict[str, Any]] | None = None) -> None:
+        self._risk_state = risk_state
         self._store = store
         self._writer = writer
         self._orders = orders
@@ -77,7 +81,8 @@ class Journal:
         self._scheduled = False
         self.commits = 0
         self.failures = 0
-        for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed, AccountReset):
+        for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed, AccountReset,
+                     RiskLevelChanged, KillSwitchChanged, OrderBlocked):
             bus.subscribe(kind, self._record, f"Journal.{kind.__name__}")
 
     def start(self) -> None:
@@ -135,7 +140,7 @@ class Journal:
     # -- rows ----------------------------------------------------------------------------
     def _rows(self, events: list[object]) -> dict[str, list[tuple[Any, ...]]]:
         rows: dict[str, list[tuple[Any, ...]]] = {"orders": [], "events": [], "fills": [],
-                                                  "trades": []}
+                                                  "trades": [], "risk": [], "risk_state": []}
         order_ids: dict[str, None] = {}
         trade_ids: dict[str, None] = {}
         for event in events:
@@ -150,6 +155,10 @@ class Journal:
                                       event.commission, event.ts, event.source, self.epoch))
             elif isinstance(event, TradeChanged):
                 trade_ids[event.trade.trade_id] = None
+            elif isinstance(event, RiskLevelChanged | KillSwitchChanged | OrderBlocked):
+                rule = getattr(event, "rule", "") or getattr(event, "scope", "")
+                rows["risk"].append((event.ts, type(event).__name__, rule,
+                                     json.dumps(asdict(event))))
             elif isinstance(event, TradeClosed):
                 trade_ids.pop(event.record.trade_id, None)
                 record = event.record
@@ -157,6 +166,8 @@ class Journal:
                                        record.exit_ts, self.epoch,
                                        json.dumps(record.as_dict()),
                                        json.dumps(event.samples)))
+        if self._risk_state is not None:
+            rows["risk_state"].append((json.dumps(self._risk_state()),))
         for order_id in order_ids:
             order = self._orders(order_id)
             if order is not None:
@@ -200,6 +211,8 @@ def restore(store: Store) -> Restored:
         row = conn.execute(text("SELECT epoch, starting_cash FROM account "
                                 "ORDER BY epoch DESC LIMIT 1")).first()
         if row is None:
+            state = conn.execute(text("SELECT data FROM risk_state WHERE id = 1")).scalar()
+            found.risk_state = json.loads(state) if state else None
             return found
         found.epoch, found.starting_cash = int(row[0]), float(row[1])
         for r in conn.execute(text("SELECT fill_id, order_id, client_order_id, symbol, side, qty, "
@@ -219,6 +232,8 @@ def restore(store: Store) -> Restored:
             found.trades.append(ActiveTrade(**fields))
         found.trade_count = int(conn.execute(text("SELECT COUNT(*) FROM trades")).scalar() or 0)
         found.fill_count = int(conn.execute(text("SELECT COUNT(*) FROM fills")).scalar() or 0)
+        state = conn.execute(text("SELECT data FROM risk_state WHERE id = 1")).scalar()
+        found.risk_state = json.loads(state) if state else None
     return found
 
 
@@ -240,6 +255,12 @@ def _write_rows(conn: Connection, rows: dict[str, list[tuple[Any, ...]]]) -> Non
         conn.exec_driver_sql(
             "INSERT OR REPLACE INTO trades (trade_id, symbol, status, updated_ts, epoch, data, "
             "samples) VALUES (?, ?, ?, ?, ?, ?, ?)", rows["trades"])
+    if rows["risk"]:
+        conn.exec_driver_sql("INSERT INTO risk_events (ts, kind, rule, data) VALUES (?, ?, ?, ?)",
+                             rows["risk"])
+    if rows["risk_state"]:
+        conn.exec_driver_sql("INSERT OR REPLACE INTO risk_state (id, data) VALUES (1, ?)",
+                             rows["risk_state"][-1:])
 
 
 def order_to_dict(order: Order) -> dict[str, Any]:

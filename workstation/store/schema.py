@@ -101,6 +101,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             started_ts INTEGER NOT NULL
         )""",
     ]),
+    (4, "risk: compliance history (levels, kill switch, blocked orders) and rule state", [
+        """CREATE TABLE risk_events (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX ix_risk_events_ts ON risk_events (ts)",
+        """CREATE TABLE risk_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            data TEXT NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
