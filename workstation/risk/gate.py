@@ -21,8 +21,8 @@ from workstation.orders import OrderIntent
 from workstation.portfolio import Portfolio
 from workstation.risk.kill_switch import KillSwitch
 from workstation.risk.monitor import RiskMonitor
-from workstation.risk.rules import Level
-from workstation.sessions import NEW_YORK, SessionError, get_schedule
+from workstation.risk.rules import RuleStatus
+from workstation.sessions import NEW_YORK, Session, SessionError, get_schedule
 
 _EPS = 1e-9
 
@@ -54,6 +54,7 @@ class RiskGate:
         self._clock = clock
         self._margins = margins
         self._recent: dict[tuple[object, ...], int] = {}
+        self._sessions: dict[str, Session] = {}
         self._sent: deque[int] = deque()
 
     def check(self, intent: OrderIntent, state: RiskMonitor) -> Verdict:
@@ -89,21 +90,23 @@ class RiskGate:
             return verdict
         if record:
             self._remember(intent, now)
-        warnings = tuple(f"{s.label} at {s.used_pct:.0f}% ({state.level_of(s.rule).label})"
-                         for s in state.statuses if state.level_of(s.rule) >= Level.WARNING)
-        return Approved(intent, warnings)
+        return Approved(intent, state.warnings)
 
     # -- stages -----------------------------------------------------------------------------
     def _reduces(self, intent: OrderIntent) -> bool:
-        position = self._portfolio.position(intent.symbol)
+        held = self._portfolio.positions.get(intent.symbol)
+        position = held.qty if held is not None else 0.0
         return (position != 0 and intent.side.sign * position < 0
                 and intent.qty <= abs(position) + _EPS and intent.bracket is None)
 
     def _grid(self, intent: OrderIntent, inst: Instrument) -> Rejected | None:
-        if intent.qty <= 0 or inst.round_size(intent.qty) != intent.qty:
+        lots = intent.qty / inst.lot_size
+        if intent.qty <= 0 or abs(lots - round(lots)) > 1e-6:
             return Rejected("lot_size", f"quantity {intent.qty:g} is not a positive multiple of "
                                         f"{inst.symbol}'s lot size {inst.lot_size:g}",
                             {"qty": intent.qty, "lot_size": inst.lot_size})
+        if intent.limit_price is None and intent.stop_price is None:
+            return None
         for name in ("limit_price", "stop_price"):
             price = getattr(intent, name)
             if price is not None and not inst.on_tick_grid(price):
@@ -124,7 +127,8 @@ class RiskGate:
             return Rejected("min_price", f"{intent.symbol} trades at {last:g}, below the "
                                          f"{limits.min_price:g} minimum",
                             {"last": last, "min_price": limits.min_price})
-        if limits.price_band_pct and last > 0:
+        if limits.price_band_pct and (intent.limit_price is not None
+                                      or intent.stop_price is not None):
             for name in ("limit_price", "stop_price"):
                 value = getattr(intent, name)
                 if value is not None:
@@ -166,7 +170,7 @@ class RiskGate:
         if limits.max_orders_per_min and len(sent) >= limits.max_orders_per_min:
             return Rejected("order_rate", f"{len(sent)} orders in the last minute (limit "
                                           f"{limits.max_orders_per_min})")
-        if limits.max_orders_per_s:
+        if limits.max_orders_per_s and sent:
             last_second = sum(1 for t in sent if now - t < NS_PER_SECOND)
             if last_second >= limits.max_orders_per_s:
                 return Rejected("order_rate", f"{last_second} orders in the last second "
@@ -187,29 +191,28 @@ class RiskGate:
 
     def _portfolio_limits(self, intent: OrderIntent, inst: Instrument, state: RiskMonitor,
                           now: int) -> Rejected | None:
+        locked = state.locked
+        if locked is not None:
+            return Rejected(locked.rule, f"{locked.label.lower()} {locked.value:,.2f} of "
+                                         f"{locked.limit:,.2f} limit ({locked.used_pct:.0f}%): "
+                                         "new entries blocked",
+                            {"value": locked.value, "limit": locked.limit})
         price = intent.limit_price or intent.stop_price or self._reference(intent.symbol)
         risk = self._entry_risk(intent, inst, price)
-        adds_position = self._portfolio.position(intent.symbol) == 0
-        for status in state.statuses:
-            if state.level_of(status.rule) is Level.LOCKED:
-                return Rejected(status.rule, f"{status.label.lower()} {status.value:,.2f} of "
-                                             f"{status.limit:,.2f} limit "
-                                             f"({status.used_pct:.0f}%): new entries blocked",
-                                {"value": status.value, "limit": status.limit})
-            projected = None
-            if status.loss and risk > 0:
-                projected = status.value + risk
-            elif status.unit == "contracts" and inst.asset_class is AssetClass.FUTURE:
-                projected = status.value + intent.qty
-            elif status.unit == "positions" and adds_position:
-                projected = status.value + 1
-            if projected is not None and projected > status.limit + _EPS:
-                detail = (f"entry would risk {risk:,.2f}" if status.loss
-                          else f"this order would make {projected:g}")
-                return Rejected(status.rule, f"{status.label.lower()} {status.value:,.2f} of "
-                                             f"{status.limit:,.2f} limit: {detail}",
-                                {"value": status.value, "limit": status.limit,
-                                 "projected": projected})
+        if risk > 0:
+            for status in state.loss_statuses:
+                if status.value + risk > status.limit + _EPS:
+                    return _over(status, status.value + risk, f"entry would risk {risk:,.2f}")
+        if inst.asset_class is AssetClass.FUTURE:
+            for status in state.contract_statuses:
+                if status.value + intent.qty > status.limit + _EPS:
+                    return _over(status, status.value + intent.qty,
+                                 f"this order would make {status.value + intent.qty:g}")
+        if state.position_statuses and self._portfolio.position(intent.symbol) == 0:
+            for status in state.position_statuses:
+                if status.value + 1 > status.limit + _EPS:
+                    return _over(status, status.value + 1,
+                                 f"this order would make {status.value + 1:g}")
         settings = state.settings.portfolio
         if state.cooldown_until > now:
             left = (state.cooldown_until - now) / NS_PER_SECOND / 60
@@ -217,10 +220,14 @@ class RiskGate:
                                            f"cooling down for {left:.1f} more minutes")
         if not settings.sessions_only:
             return None
-        try:
-            session = get_schedule(inst.schedule).session_at(now)
-        except SessionError as exc:
-            return Rejected("trading_hours", str(exc))
+        session = self._sessions.get(intent.symbol)
+        if session is None or not session.contains(now):
+            try:
+                session = get_schedule(inst.schedule).session_at(now)
+            except SessionError as exc:
+                return Rejected("trading_hours", str(exc))
+            if session is not None:
+                self._sessions[intent.symbol] = session
         if session is None:
             return Rejected("trading_hours", f"{intent.symbol} is outside its trading session")
         minutes = settings.no_entry_minutes_before_close
@@ -261,3 +268,9 @@ class RiskGate:
             cutoff = now - 60 * NS_PER_SECOND
             self._recent = {k: t for k, t in self._recent.items() if t >= cutoff}
         self._sent.append(now)
+
+
+def _over(status: RuleStatus, projected: float, detail: str) -> Rejected:
+    return Rejected(status.rule, f"{status.label.lower()} {status.value:,.2f} of "
+                                 f"{status.limit:,.2f} limit: {detail}",
+                    {"value": status.value, "limit": status.limit, "projected": projected})

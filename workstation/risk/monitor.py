@@ -71,6 +71,12 @@ class RiskMonitor:
         self.trailing_threshold: float | None = None
         self.statuses: list[RuleStatus] = []
         self._levels: dict[str, Level] = {}
+        # what the gate reads on every check, worked out once per evaluation
+        self.locked: RuleStatus | None = None
+        self.warnings: tuple[str, ...] = ()
+        self.loss_statuses: tuple[RuleStatus, ...] = ()
+        self.contract_statuses: tuple[RuleStatus, ...] = ()
+        self.position_statuses: tuple[RuleStatus, ...] = ()
         self._next_eval = 0
         self.reset_numbers(clock.now_ns())
         bus.subscribe(Fill, self.on_fill, "RiskMonitor.on_fill")
@@ -161,6 +167,15 @@ class RiskMonitor:
         self.statuses = [rule.status(self) for rule in self.rules]
         for status in self.statuses:
             self._note_level(status)
+        levels = self._levels
+        self.locked = next((s for s in self.statuses if levels.get(s.rule) is Level.LOCKED),
+                           None)
+        self.warnings = tuple(f"{s.label} at {s.used_pct:.0f}% ({levels[s.rule].label})"
+                              for s in self.statuses
+                              if levels.get(s.rule, Level.SAFE) >= Level.WARNING)
+        self.loss_statuses = tuple(s for s in self.statuses if s.loss)
+        self.contract_statuses = tuple(s for s in self.statuses if s.unit == "contracts")
+        self.position_statuses = tuple(s for s in self.statuses if s.unit == "positions")
 
     def _note_level(self, status: RuleStatus) -> None:
         old = self._levels.get(status.rule, Level.SAFE)
