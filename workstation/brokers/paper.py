@@ -430,11 +430,15 @@ class PaperBroker:
             self._size_bracket_legs(order)
         if intent.oco_group:
             self._settle_oco(order)
-        if self.portfolio.position(order.symbol) == 0:
-            for leg in list(self._working[order.symbol]):
-                if leg.intent.parent_id is not None:
-                    self._close(leg, OrderStatus.CANCELED,
-                                "position is flat: bracket leg canceled")
+        position = abs(self.portfolio.position(order.symbol))
+        for leg in list(self._working[order.symbol]):
+            if leg.intent.parent_id is None or not leg.status.working:
+                continue
+            if position == 0:
+                self._close(leg, OrderStatus.CANCELED, "position is flat: bracket leg canceled")
+            elif leg.remaining > position + _EPS and leg.intent.parent_id != intent.client_order_id:
+                # the position shrank by another order: a leg never exits more than is held
+                self.replace(leg.order_id, qty=leg.filled_qty + position)
 
     def _size_bracket_legs(self, entry: Order) -> None:
         if entry.children:

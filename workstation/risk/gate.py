@@ -3,8 +3,8 @@
 Checks run cheapest first: the kill switch (only position-reducing orders pass
 while it is on), order-level limits (lot and tick grid, minimum price, price
 band, size, notional, risk to the stop as % of equity, duplicates, order
-rate), the strategy's own limits, then the portfolio: locked rules, what a new
-entry would add to a loss limit, positions, contracts, trading hours and the
+rate), the strategy's own limits, then the portfolio: what a new entry would add
+to a loss limit, locked rules, positions, contracts, trading hours and the
 loss-streak cooldown. Every rejection names the rule and the numbers.
 Numbers come from the RiskMonitor's cache, so a check costs microseconds.
 """
@@ -191,18 +191,18 @@ class RiskGate:
 
     def _portfolio_limits(self, intent: OrderIntent, inst: Instrument, state: RiskMonitor,
                           now: int) -> Rejected | None:
+        price = intent.limit_price or intent.stop_price or self._reference(intent.symbol)
+        risk = self._entry_risk(intent, inst, price)
+        if risk > 0:  # first: what this entry would do says more than "locked"
+            for status in state.loss_statuses:
+                if status.value + risk > status.limit + _EPS:
+                    return _over(status, status.value + risk, f"entry would risk {risk:,.2f}")
         locked = state.locked
         if locked is not None:
             return Rejected(locked.rule, f"{locked.label.lower()} {locked.value:,.2f} of "
                                          f"{locked.limit:,.2f} limit ({locked.used_pct:.0f}%): "
                                          "new entries blocked",
                             {"value": locked.value, "limit": locked.limit})
-        price = intent.limit_price or intent.stop_price or self._reference(intent.symbol)
-        risk = self._entry_risk(intent, inst, price)
-        if risk > 0:
-            for status in state.loss_statuses:
-                if status.value + risk > status.limit + _EPS:
-                    return _over(status, status.value + risk, f"entry would risk {risk:,.2f}")
         if inst.asset_class is AssetClass.FUTURE:
             for status in state.contract_statuses:
                 if status.value + intent.qty > status.limit + _EPS:

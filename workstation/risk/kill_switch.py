@@ -1,9 +1,11 @@
 """The kill switch: system-wide, or per strategy.
 
-On: working orders are canceled, new entries are blocked (only orders that
-reduce a position pass the gate), optionally every position is flattened, and
-an alert is raised. It is persisted and survives a restart; it is turned off
-only by a deliberate reset with a typed confirmation, and the reset is recorded.
+On: working orders are canceled (except the stop-loss and take-profit legs that
+protect open positions, unless everything is being flattened), new entries are
+blocked (only orders that reduce a position pass the gate), optionally every
+position is flattened, and an alert is raised. It is persisted and survives a
+restart; it is turned off only by a deliberate reset with a typed confirmation,
+and the reset is recorded.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class KillSwitch:
         self._bus.publish(KillSwitchChanged(self.since, True, reason, automatic))
         if self._router is not None:
             for order in self._router.working_orders():
+                # nothing left: the order is filling right now (its fill fired this switch)
+                if order.remaining <= 1e-9:
+                    continue
+                # without a flatten, a position keeps its protective bracket legs
+                if order.intent.parent_id is not None and not self.flatten_on_kill:
+                    continue
                 self._router.cancel(order.order_id, "kill switch")
             if self.flatten_on_kill:
                 self._router.flatten(None, source="kill-switch")

@@ -11,7 +11,7 @@ event; a hard rule at 100% fires the kill switch.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workstation.bus import EventBus
 from workstation.clock import Clock
@@ -35,6 +35,7 @@ from workstation.trades import TradeClosed
 log = logging.getLogger(__name__)
 
 EVALUATE_EVERY_NS = 250_000_000
+COUNT_UNITS = ("positions", "contracts", "losses")  # capped exactly, never "locked" at 90%
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class RiskSnapshot:
     cooldown_until: int
     trading_days: tuple[str, ...]
     next_roll: int
+    levels: dict[str, str] = field(default_factory=dict)  # rule -> level label
 
 
 class RiskMonitor:
@@ -123,6 +125,9 @@ class RiskMonitor:
         self.strategy_pnl[source] = self.strategy_pnl.get(source, 0.0) - fill.commission
         held = self.strategy_positions.setdefault(source, {})
         held[fill.symbol] = held.get(fill.symbol, 0.0) + fill.signed_qty
+        if self._portfolio.position(fill.symbol) == 0:  # flat (a flatten, a manual close):
+            for holdings in self.strategy_positions.values():  # no strategy holds it any more
+                holdings.pop(fill.symbol, None)
         self.evaluate()
 
     def on_trade_closed(self, event: TradeClosed) -> None:
@@ -145,7 +150,9 @@ class RiskMonitor:
         self._check_strategy(source)
 
     # -- measuring -------------------------------------------------------------------------
-    def evaluate(self) -> None:
+    def evaluate(self, *, judge: bool = True) -> None:
+        """Measure every rule; ``judge``: also move levels (publishing the changes) and fire
+        the kill switch on a hard breach."""
         portfolio = self._portfolio
         if self.cooldown_until and self._clock.now_ns() >= self.cooldown_until:
             self.cooldown_until, self.consecutive_losses = 0, 0  # the streak has been sat out
@@ -164,18 +171,25 @@ class RiskMonitor:
             abs(p.qty) * p.last_price * self._instruments[p.symbol].point_value
             for p in positions
             if self._instruments[p.symbol].asset_class is not AssetClass.FUTURE)
-        self.statuses = [rule.status(self) for rule in self.rules]
-        for status in self.statuses:
+        self.statuses = statuses = [rule.status(self) for rule in self.rules]
+        for status in statuses if judge else ():
             self._note_level(status)
         levels = self._levels
-        self.locked = next((s for s in self.statuses if levels.get(s.rule) is Level.LOCKED),
-                           None)
+        # counts are capped exactly (the gate's projections, the cooldown), not at 90%:
+        # 9 of 10 positions, contracts or losses in a row must not block the 10th
+        self.locked = next((s for s in statuses if levels.get(s.rule) is Level.LOCKED
+                            and s.unit not in COUNT_UNITS), None)
         self.warnings = tuple(f"{s.label} at {s.used_pct:.0f}% ({levels[s.rule].label})"
-                              for s in self.statuses
+                              for s in statuses
                               if levels.get(s.rule, Level.SAFE) >= Level.WARNING)
-        self.loss_statuses = tuple(s for s in self.statuses if s.loss)
-        self.contract_statuses = tuple(s for s in self.statuses if s.unit == "contracts")
-        self.position_statuses = tuple(s for s in self.statuses if s.unit == "positions")
+        self.loss_statuses = tuple(s for s in statuses if s.loss)
+        self.contract_statuses = tuple(s for s in statuses if s.unit == "contracts")
+        self.position_statuses = tuple(s for s in statuses if s.unit == "positions")
+        # last: the kill switch may flatten, and those fills measure again (re-entrantly)
+        breach = next((s for s in statuses if s.hard and s.breached), None) if judge else None
+        if breach is not None and not self._kill.active:
+            self._kill.activate(f"{breach.label} breached: {breach.value:,.2f} of "
+                                f"{breach.limit:,.2f} limit", automatic=True)
 
     def _note_level(self, status: RuleStatus) -> None:
         old = self._levels.get(status.rule, Level.SAFE)
@@ -185,9 +199,6 @@ class RiskMonitor:
             self._bus.publish(RiskLevelChanged(self._clock.now_ns(), status.rule, status.label,
                                                old.label, level.label, status.value,
                                                status.limit, round(status.used_pct, 2)))
-        if status.hard and status.breached and not self._kill.active:
-            self._kill.activate(f"{status.label} breached: {status.value:,.2f} of "
-                                f"{status.limit:,.2f} limit", automatic=True)
 
     def _update_threshold(self) -> None:
         """Trailing drawdown styles: the threshold follows a high until it reaches the
@@ -257,7 +268,8 @@ class RiskMonitor:
         return RiskSnapshot(self.day_start_equity, self.day_start_balance, self.high_water,
                             self.eod_high_balance, self.intraday_high_equity,
                             self.consecutive_losses, self.cooldown_until,
-                            tuple(sorted(self.trading_days)), self._next_roll)
+                            tuple(sorted(self.trading_days)), self._next_roll,
+                            {rule: level.label for rule, level in self._levels.items()})
 
     def restore(self, snap: RiskSnapshot) -> None:
         self.day_start_equity, self.day_start_balance = snap.day_start_equity, \
@@ -268,7 +280,11 @@ class RiskMonitor:
             snap.cooldown_until
         self.trading_days = set(snap.trading_days)
         self._next_roll = snap.next_roll
-        self.evaluate()
+        self._levels = {rule: Level[label.upper()] for rule, label in snap.levels.items()}
+        # restored positions are marked at their fill prices until the market trades again:
+        # numbers from those neither move a level nor fire the kill switch (a restart of an
+        # account in open profit read a trailing breach and killed it, stops and all)
+        self.evaluate(judge=False)
 
 
 def _day_key(next_roll: int) -> str:

@@ -2,7 +2,8 @@
 
 Levels (issue 4): safe below 50% of a limit, warning from 50% (an approval needs
 an extra confirmation), danger from 70%, locked from 90% (new entries are
-blocked). A *hard* rule at 100% is a breach: it fires the kill switch.
+blocked; counts - positions, contracts, losses in a row - are capped exactly at
+their limit instead). A *hard* rule at 100% is a breach: it fires the kill switch.
 Prop-firm presets are built here from the account size; the numbers are the
 common evaluation styles' and must be checked against the firm's current rules.
 """

@@ -100,11 +100,12 @@ class Journal:
         self._scheduled = True
         self._loop.call_soon(self.flush)
 
-    def flush(self) -> None:
-        """Commit what happened this loop turn, then show it."""
+    def flush(self, *, save_state: bool = False) -> None:
+        """Commit what happened this loop turn, then show it. ``save_state``: write the
+        risk state even with no event to carry it (a clean stop)."""
         self._scheduled = False
         events, self._events = self._events, []
-        if not events:
+        if not events and not (save_state and self._risk_state is not None):
             return
         if self._store is None or self._writer is None:
             self._deliver(events)
@@ -133,7 +134,7 @@ class Journal:
                 log.exception("journal listener %r failed", listener)
 
     async def drain(self) -> None:
-        self.flush()
+        self.flush(save_state=True)
         if self._writer is not None:
             await self._writer.drain()
 
