@@ -80,6 +80,7 @@ class RiskMonitor:
         self.contract_statuses: tuple[RuleStatus, ...] = ()
         self.position_statuses: tuple[RuleStatus, ...] = ()
         self._next_eval = 0
+        self._next_check = 0
         self.reset_numbers(clock.now_ns())
         bus.subscribe(Fill, self.on_fill, "RiskMonitor.on_fill")
         bus.subscribe(Tick, self.on_tick, "RiskMonitor.on_tick")
@@ -105,17 +106,26 @@ class RiskMonitor:
         self.strategy_high: dict[str, float] = {}
         self.strategy_day_start: dict[str, float] = {}
         self._next_roll = next_day_roll(now)
+        self._next_check = 0
         self._update_threshold()
         self.evaluate()
 
     # -- events ----------------------------------------------------------------------------
     def on_tick(self, tick: Tick) -> None:
-        ts = tick.ts
-        if ts >= self._next_roll:
-            self._roll_day(ts)
-        if ts >= self._next_eval and self._portfolio.positions:
-            self._next_eval = ts + EVALUATE_EVERY_NS
-            self.evaluate()
+        """One comparison per tick; the work happens at the planned times only."""
+        if tick.ts >= self._next_check:
+            ts = tick.ts
+            if ts >= self._next_roll:
+                self._roll_day(ts)
+            if ts >= self._next_eval and self._portfolio.positions:
+                self._next_eval = ts + EVALUATE_EVERY_NS
+                self.evaluate()
+            self._plan()
+
+    def _plan(self) -> None:
+        """When on_tick next has work: the day roll, or a re-measure while positions exist."""
+        self._next_check = (min(self._next_roll, self._next_eval) if self._portfolio.positions
+                            else self._next_roll)
 
     def on_fill(self, fill: Fill) -> None:
         if fill.ts >= self._next_roll:
@@ -129,6 +139,7 @@ class RiskMonitor:
             for holdings in self.strategy_positions.values():  # no strategy holds it any more
                 holdings.pop(fill.symbol, None)
         self.evaluate()
+        self._plan()
 
     def on_trade_closed(self, event: TradeClosed) -> None:
         record = event.record
@@ -280,6 +291,7 @@ class RiskMonitor:
             snap.cooldown_until
         self.trading_days = set(snap.trading_days)
         self._next_roll = snap.next_roll
+        self._next_check = 0  # the next tick plans again
         self._levels = {rule: Level[label.upper()] for rule, label in snap.levels.items()}
         # restored positions are marked at their fill prices until the market trades again:
         # numbers from those neither move a level nor fire the kill switch (a restart of an
