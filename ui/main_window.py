@@ -17,12 +17,14 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWi
 
 from ui.actions import ActionRegistry, ActionSpec
 from ui.bridge import EngineBridge
+from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
+from ui.panels.risk import RiskIndicator, RiskPanel, worst
 from ui.panels.tables import price_sample
 from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
@@ -34,13 +36,15 @@ from workstation.feeds.replay import SPEEDS, ReplayFeed
 from workstation.metrics import RateMeter
 from workstation.model import ns_to_datetime
 from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
+from workstation.risk.events import KillSwitchChanged
 
 LAYOUT_FILE = "ui.ini"
-LAYOUT_VERSION = 2  # 2: trades, orders and account docks (older saved layouts are ignored)
+LAYOUT_VERSION = 3  # 2: trades, orders and account; 3: risk (older saved layouts are ignored)
 NOTICE_MS = 8_000
 # View menu order and Alt+N: the first three keep the numbers they had before trading
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
-          ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"))
+          ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
+          ("risk", "Risk"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
 
@@ -73,7 +77,10 @@ class MainWindow(QMainWindow):
         self.orders = OrdersPanel(instruments, engine.router, price)
         self.account = AccountPanel(instruments, engine.broker.account, engine.broker.positions,
                                     lambda: bridge.uncommitted_fills <= 0, price)
+        self.risk_panel = RiskPanel(engine.risk, engine.kill_switch, engine.clock.now_ns,
+                                    lambda: bridge.uncommitted_fills <= 0)
         self.ticket: OrderTicketDialog | None = None
+        self.reset_dialog: ResetKillSwitchDialog | None = None
         self.docks = {
             "watchlist": self._dock("dock.watchlist", "Watchlist", self.watchlist),
             "chart": self._dock("dock.chart", "Chart", self.chart),
@@ -81,6 +88,7 @@ class MainWindow(QMainWindow):
             "excursion": self._dock("dock.excursion", "Trade excursion", self.trades.chart),
             "orders": self._dock("dock.orders", "Orders", self.orders),
             "account": self._dock("dock.account", "Account", self.account),
+            "risk": self._dock("dock.risk", "Risk", self.risk_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
         }
         self._default_layout()
@@ -118,8 +126,9 @@ class MainWindow(QMainWindow):
         return dock
 
     def _default_layout(self) -> None:
-        """Watchlist and account on the left, the chart in the middle with the selected
-        trade's excursion beside it, trades and orders (tabbed with the log) below."""
+        """Watchlist and account (tabbed with risk) on the left, the chart in the middle
+        with the selected trade's excursion beside it, trades and orders (tabbed with the
+        log) below."""
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
                                Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -131,10 +140,12 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(docks["chart"], docks["excursion"], Qt.Orientation.Horizontal)
         self.splitDockWidget(docks["trades"], docks["orders"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(docks["orders"], docks["log"])
+        self.tabifyDockWidget(docks["account"], docks["risk"])
         for dock in docks.values():
             dock.setFloating(False)
             dock.show()
         docks["orders"].raise_()
+        docks["account"].raise_()
         width = 1440
         watch = min(self.watchlist.preferred_width(), 700)
         excursion = 290
@@ -144,7 +155,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([docks["trades"], docks["orders"]], [trades, width - trades],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([docks["chart"], docks["trades"]], [490, 290], Qt.Orientation.Vertical)
-        self.resizeDocks([docks["watchlist"], docks["account"]], [218, 272],
+        self.resizeDocks([docks["watchlist"], docks["account"]], [212, 278],
                          Qt.Orientation.Vertical)
 
     def _restore_layout(self) -> None:
@@ -212,8 +223,17 @@ class MainWindow(QMainWindow):
         add(ActionSpec("reset_account", "&Reset paper account…", "&Trade",
                        tip="Cancel working orders, forget positions and trades, start over "
                            "at the starting cash"), self.reset_account)
+        kill = add(ActionSpec("kill_switch", "&Kill switch…", "&Trade", "Ctrl+Shift+K",
+                              "Cancel every working order and block new entries until a "
+                              "typed reset"), self.kill_switch)
+        reset = add(ActionSpec("reset_kill_switch", "Reset kill s&witch…", "&Trade",
+                               tip="Turn the kill switch off (type RESET to confirm)"),
+                    self.reset_kill_switch)
         self.trades.add_action_button(close)
         self.trades.add_action_button(flatten).setObjectName("flattenAllButton")
+        self.risk_panel.add_action_button(kill).setObjectName("killSwitchButton")
+        self.risk_panel.add_action_button(reset).setObjectName("resetKillSwitchButton")
+        self._update_kill_actions()
 
     def _register_replay_actions(self, feed: ReplayFeed) -> None:
         add = self.actions.add
@@ -243,7 +263,8 @@ class MainWindow(QMainWindow):
         target = {"watchlist": self.watchlist.table, "chart": self.chart.graphics,
                   "trades": self.trades.active_table, "excursion": self.trades.chart.plot,
                   "orders": self.orders.working_table,
-                  "account": self.account.positions_table, "log": self.log_panel.text}[dock_id]
+                  "account": self.account.positions_table, "log": self.log_panel.text,
+                  "risk": self.risk_panel.rules_table}[dock_id]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # -- trading commands (all through the router) --------------------------------------
@@ -300,6 +321,56 @@ class MainWindow(QMainWindow):
             self._reset_task = asyncio.ensure_future(self.engine.reset_account())
             self.notify(f"Paper account reset to {cash:,.2f}")
 
+    def kill_switch(self) -> None:
+        """Confirmed, then on: the engine cancels working entry orders (and flattens, when
+        set to) and blocks new entries; the notice counts what it canceled."""
+        kill = self.engine.kill_switch
+        if kill.active:
+            self.focus_dock("risk")
+            return
+        what = ("Every working order is canceled and every open position is closed at "
+                "market (flatten_on_kill)." if kill.flatten_on_kill else
+                "Working entry orders are canceled; open positions keep their protective "
+                "stop and target orders.")
+        answer = QMessageBox.question(
+            self, "Kill switch",
+            f"Turn the kill switch on?\n\n{what} New entries are blocked: only orders that "
+            "reduce a position pass. It stays on (also after a restart) until you reset it "
+            "by typing RESET.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        before = len(self.engine.router.working_orders())
+        kill.activate("turned on by the user")
+        kept = len(self.engine.router.working_orders())
+        self._update_kill_actions()
+        self.notify(f"Kill switch ON: {before - kept} working order(s) canceled"
+                    + (f", {kept} kept" if kept else "") + ", new entries blocked", True)
+
+    def reset_kill_switch(self) -> ResetKillSwitchDialog | None:
+        """The typed-RESET dialog (one at a time); None while the switch is off."""
+        if not self.engine.kill_switch.active:
+            self.notify("The kill switch is off")
+            return None
+        if self.reset_dialog is not None and self.reset_dialog.isVisible():
+            self.reset_dialog.raise_()
+            return self.reset_dialog
+        if self.reset_dialog is not None:
+            self.reset_dialog.deleteLater()
+        dialog = ResetKillSwitchDialog(self.engine.kill_switch, self)
+        dialog.accepted.connect(self._on_kill_reset)
+        self.reset_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_kill_reset(self) -> None:
+        self._update_kill_actions()
+        self.notify("Kill switch reset: new entries allowed within the risk limits")
+
+    def _update_kill_actions(self) -> None:
+        active = self.engine.kill_switch.active
+        self.actions["kill_switch"].setEnabled(not active)
+        self.actions["reset_kill_switch"].setEnabled(active)
+
     def _flatten(self, symbol: str | None) -> None:
         what = symbol or "all"
         try:
@@ -321,6 +392,11 @@ class MainWindow(QMainWindow):
     def _on_trading_events(self, events: list[object]) -> None:
         self.trades.apply(events)
         self.orders.apply(events)
+        self.risk_panel.apply(events)
+        for event in events:
+            if isinstance(event, KillSwitchChanged) and event.active and event.automatic:
+                what = "KILL SWITCH ON" if event.scope == "all" else f"{event.scope} paused"
+                self.notify(f"{what}: {event.reason}", True)
 
     def notify(self, text: str, error: bool = False) -> None:
         """A short note in the status bar (the paper badge stays visible)."""
@@ -365,10 +441,13 @@ class MainWindow(QMainWindow):
         self.lag_label.setObjectName("lagLabel")
         self.notice = QLabel(self)
         self.notice.setObjectName("notice")
+        self.risk_indicator = RiskIndicator(self)
+        self.risk_indicator.clicked.connect(lambda: self.focus_dock("risk"))
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
         self._notice_timer.timeout.connect(self.notice.clear)
         status.addWidget(self.badge)
+        status.addWidget(self.risk_indicator)
         status.addWidget(self.feed_label)
         status.addWidget(self.notice, 1)
         status.addPermanentWidget(self.rate_label)
@@ -379,6 +458,7 @@ class MainWindow(QMainWindow):
         self.watchlist_model.refresh()
         self.trades.refresh()
         self.account.refresh()
+        self._refresh_risk()
         if self.ticket is not None and self.ticket.isVisible():
             self.ticket.update_preview()
         engine = self.engine
@@ -395,6 +475,15 @@ class MainWindow(QMainWindow):
         lag = engine.lag.recent_ms()
         lag_color = (UP if lag < 20 else WARN if lag < 50 else DOWN).name()
         self.lag_label.setText(f"loop lag <span style='color:{lag_color}'>{lag:.1f} ms</span>")
+
+    def _refresh_risk(self) -> None:
+        """The Risk panel and the status bar's indicator, once a frame."""
+        if not self.risk_panel.refresh():
+            return
+        risk, kill = self.engine.risk, self.engine.kill_switch
+        level, status = worst(risk.statuses, risk.level_of)
+        self.risk_indicator.show_state(level, status, kill.active, kill.paused)
+        self._update_kill_actions()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()

@@ -27,6 +27,12 @@ DANGER_BG = QColor("#991b1b")
 SAFE_TEXT = QColor("#dcfce7")
 NEAR_TEXT = QColor("#fef3c7")
 DANGER_TEXT = QColor("#fee2e2")
+# risk levels (safe, warning, danger, locked): bright for bars and text, dark for pills
+ORANGE = QColor("#f97316")
+ORANGE_BG = QColor("#9a3412")
+ORANGE_TEXT = QColor("#ffedd5")
+KILL_BG = QColor("#dc2626")
+ON_BRIGHT = QColor("#0b0f14")  # text drawn on a bright fill
 
 MONO = QFont("DejaVu Sans Mono", 9)
 MONO.setStyleHint(QFont.StyleHint.Monospace)

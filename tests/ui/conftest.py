@@ -49,9 +49,11 @@ def run(qloop, qtbot):
     qtbot.waitUntil(lambda: all(t.done() for t in pending), timeout=5_000)
 
 
-def replay_engine(home: Path | None, events: list | None = None) -> Engine:
-    """An engine replaying ``events`` at max speed; with none, tests publish on its bus."""
-    settings = Settings()
+def replay_engine(home: Path | None, events: list | None = None,
+                  settings: Settings | None = None) -> Engine:
+    """An engine replaying ``events`` at max speed; with none, tests publish on its bus.
+    Default settings unless a test brings its own (risk limits, say)."""
+    settings = settings if settings is not None else Settings()
     batches = [events] if events else []
     return Engine(settings, home,
                   lambda bus, clock, bp: ReplayFeed(batches, bus, clock, speed=None))
@@ -63,8 +65,8 @@ def workstation(tmp_path, qtbot, run):
     windows: list[MainWindow] = []
 
     def _open(home: Path = tmp_path, events: list | None = None,
-              paused: bool = False) -> MainWindow:
-        engine = replay_engine(home, events)
+              paused: bool = False, settings: Settings | None = None) -> MainWindow:
+        engine = replay_engine(home, events, settings)
         bridge = EngineBridge(engine, LogBuffer())
         window = MainWindow(engine, bridge, home)
         qtbot.addWidget(window)

@@ -4,6 +4,13 @@ The form is a thin view; ``ui.ticket`` does the pricing (bracket distances in
 ticks, points or R turned into prices on the tick grid from the current market)
 and the dialog sends the confirmed intent through the router, the only path to
 a broker (invariant 1). A rejection keeps the ticket open and says why.
+
+Before the confirmation page is shown, the router previews the risk gate's
+verdict (a preview counts toward no rate limit): a rejection is shown with its
+rule and reason and nothing can be sent; rules at warning level or worse are
+listed and sending needs an explicit "I accept the risk warnings". The verdict
+is re-checked once a frame and again on Submit, so a level that rises while the
+page is open asks again.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ import html
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDoubleSpinBox,
@@ -27,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.models.risk_model import LEVEL_COLORS, rule_title
 from ui.ticket import (
     NEEDS_LIMIT,
     NEEDS_STOP,
@@ -41,6 +51,8 @@ from ui.ticket import (
 from workstation.brokers.base import BrokerError
 from workstation.engine import Engine
 from workstation.orders import OrderSide, OrderStatus, OrderType, TimeInForce, TrailUnit
+from workstation.risk.gate import Approved, Rejected
+from workstation.risk.rules import Level
 
 ORDER_TYPES = {"Market": OrderType.MARKET, "Limit": OrderType.LIMIT, "Stop": OrderType.STOP,
                "Stop-limit": OrderType.STOP_LIMIT, "Trailing stop": OrderType.TRAILING_STOP}
@@ -49,6 +61,7 @@ TIFS = {"Day": TimeInForce.DAY, "GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC}
 TRAIL_UNITS = {"ticks": TrailUnit.TICKS, "points": TrailUnit.AMOUNT, "%": TrailUnit.PERCENT}
 DEFAULT_STOP_TICKS = 20
 DEFAULT_TARGET_R = 2.0
+PREVIEW_ID = "ticket-preview"  # the gate's preview needs an id; the real one is taken on Submit
 
 
 def _spin(decimals: int, step: float, low: float = 0.0, high: float = 1e9) -> QDoubleSpinBox:
@@ -81,6 +94,8 @@ class OrderTicketDialog(QDialog):
         self._engine = engine
         self._next_client_id = next_client_id
         self.priced: Priced | None = None  # what the confirmation page shows and sends
+        self.verdict: Approved | Rejected | None = None  # the risk gate's preview of it
+        self._warned: frozenset[tuple[str, Level]] = frozenset()  # what the box accepts
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self._build_form())
         self.stack.addWidget(self._build_confirm())
@@ -194,6 +209,16 @@ class OrderTicketDialog(QDialog):
         self.submit_button = QPushButton("&Submit order", page)
         self.submit_button.setObjectName("ticketSubmit")
         self.submit_button.clicked.connect(self.submit)
+        self.risk_box = QLabel(page)
+        self.risk_box.setObjectName("ticketRisk")
+        self.risk_box.setTextFormat(Qt.TextFormat.RichText)
+        self.risk_box.setWordWrap(True)
+        self.risk_box.hide()
+        self.accept_risk = QCheckBox("&I accept the risk warnings", page)
+        self.accept_risk.setObjectName("ticketAcceptRisk")
+        self.accept_risk.setToolTip("Rules at warning level or worse: sending needs this")
+        self.accept_risk.hide()
+        self.accept_risk.toggled.connect(self._update_submit)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.back_button)
@@ -202,6 +227,8 @@ class OrderTicketDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(title)
         layout.addWidget(self.summary)
+        layout.addWidget(self.risk_box)
+        layout.addWidget(self.accept_risk)
         layout.addStretch(1)
         layout.addLayout(buttons)
         return page
@@ -265,8 +292,10 @@ class OrderTicketDialog(QDialog):
                             self._engine.instruments[form.symbol])
 
     def update_preview(self, *_: object) -> None:
-        """Live market and bracket prices while the form is edited (also once a frame)."""
+        """Live market and bracket prices while the form is edited (also once a frame);
+        on the confirmation page, the risk verdict."""
         if self.stack.currentIndex() != 0:
+            self.refresh_risk()
             return
         inst = self._engine.instruments[self.symbol.currentText()]
         state = self._engine.market.get(inst.symbol)
@@ -306,12 +335,74 @@ class OrderTicketDialog(QDialog):
                              f"<p style='color:{muted}'>Paper account: simulated fills, "
                              f"no real money.</p>")
         self.submit_button.setText(f"&Submit {priced.form.side.value}")
+        self._warned = frozenset()
+        self.accept_risk.setChecked(False)
+        self.refresh_risk()
         self._show_page(1)
+        if self.accept_risk.isVisible():
+            self.accept_risk.setFocus()
+        elif isinstance(self.verdict, Rejected):
+            self.back_button.setFocus()
         return True
 
-    def submit(self) -> None:
-        """Send what was confirmed (not what the form says now) through the router."""
+    # -- the risk gate's preview --------------------------------------------------------------
+    def refresh_risk(self) -> None:
+        """Ask the gate what it would say about the confirmed order, and show it."""
         if self.priced is None:
+            return
+        verdict = self._engine.router.check(build_intent(self.priced, PREVIEW_ID))
+        self.verdict = verdict
+        if isinstance(verdict, Rejected):
+            rule = html.escape(self._rule(verdict.rule))
+            self._show_risk(theme.DOWN, f"<b>Blocked by risk rule “{rule}”</b><br>"
+                                        f"{html.escape(verdict.reason)}<br>"
+                                        "This order cannot be sent; an order that reduces a "
+                                        "position still passes.")
+            self.accept_risk.setChecked(False)
+            self.accept_risk.hide()
+        elif verdict.warnings:
+            risk = self._engine.risk
+            warned = frozenset((s.rule, risk.level_of(s.rule)) for s in risk.statuses
+                               if risk.level_of(s.rule) >= Level.WARNING)
+            if warned != self._warned:  # new or higher levels: accept them again
+                self._warned = warned
+                self.accept_risk.setChecked(False)
+            level = max((lvl for _, lvl in warned), default=Level.WARNING)
+            items = "".join(f"<li>{html.escape(w)}</li>" for w in verdict.warnings)
+            self._show_risk(LEVEL_COLORS[level], f"<b>Risk warnings</b><ul "
+                                                 f"style='margin:2px 0'>{items}</ul>Sending "
+                                                 "needs your explicit acceptance.")
+            self.accept_risk.show()
+        else:
+            self.risk_box.hide()
+            self.accept_risk.setChecked(False)
+            self.accept_risk.hide()
+        self._update_submit()
+
+    def _rule(self, rule: str) -> str:
+        return rule_title(rule, {r.name: r.label for r in self._engine.risk.rules})
+
+    def _show_risk(self, color: QColor, text: str) -> None:
+        """Once a frame: restyle only when the color changes (a restyle re-polishes)."""
+        style = (f"color: {color.name()}; border: 2px solid {color.name()}; "
+                 "border-radius: 4px; padding: 6px; font-size: 11pt")
+        if self.risk_box.styleSheet() != style:
+            self.risk_box.setStyleSheet(style)
+        self.risk_box.setText(text)
+        self.risk_box.show()
+
+    def _update_submit(self, *_: object) -> None:
+        verdict = self.verdict
+        self.submit_button.setEnabled(isinstance(verdict, Approved) and (
+            not verdict.warnings or self.accept_risk.isChecked()))
+
+    def submit(self) -> None:
+        """Send what was confirmed (not what the form says now) through the router,
+        once the gate's preview allows it and any warnings are accepted."""
+        if self.priced is None:
+            return
+        self.refresh_risk()
+        if not self.submit_button.isEnabled():
             return
         intent = build_intent(self.priced, self._next_client_id())
         try:
