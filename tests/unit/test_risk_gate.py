@@ -19,6 +19,7 @@ from workstation.orders import Bracket, OrderStatus, OrderType
 from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
 from workstation.risk.gate import Approved, Rejected
 from workstation.risk.kill_switch import KillSwitchError
+from workstation.risk.rules import Level
 from workstation.risk.settings import (
     OrderLimits,
     PortfolioLimits,
@@ -441,6 +442,20 @@ def test_a_limit_of_ten_open_positions_lets_the_tenth_open():
     assert tenth.status is OrderStatus.FILLED
     assert isinstance(trading.check(BUY, 100, symbol="S0"), Approved)  # adds to one
     assert trading.monitor.open_positions == 10
+
+
+def test_a_count_rule_shows_locked_only_when_full():
+    # 9 of 10 positions is 90%: shown as danger (it still lets the tenth open); 10 of 10 locks
+    trading = Desk(ten_stocks())
+    for n in range(10):
+        trading.market(50.00, f"S{n}", ts=T0)
+    for n in range(9):
+        trading.filled(BUY, 100, symbol=f"S{n}")
+    assert trading.monitor.level_of("open_positions") is Level.DANGER
+
+    trading.filled(BUY, 100, symbol="S9")
+
+    assert trading.monitor.level_of("open_positions") is Level.LOCKED
 
 
 def test_futures_contracts_over_the_limit_are_rejected_counting_every_symbol():

@@ -205,6 +205,8 @@ class RiskMonitor:
     def _note_level(self, status: RuleStatus) -> None:
         old = self._levels.get(status.rule, Level.SAFE)
         level = next_level(old, status.used_pct)
+        if status.unit in COUNT_UNITS and status.value < status.limit:
+            level = min(level, Level.DANGER)  # a count is capped exactly: locked only when full
         if level != old:
             self._levels[status.rule] = level
             self._bus.publish(RiskLevelChanged(self._clock.now_ns(), status.rule, status.label,
