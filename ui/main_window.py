@@ -16,6 +16,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from ui.actions import ActionRegistry, ActionSpec
+from ui.alerts import Alerts
 from ui.bridge import EngineBridge
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self._settings = QSettings(str(home / LAYOUT_FILE), QSettings.Format.IniFormat)
         self._rate = RateMeter()
+        self.alerts = Alerts(self)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowNestedDocks
@@ -397,6 +399,7 @@ class MainWindow(QMainWindow):
             if isinstance(event, KillSwitchChanged) and event.active and event.automatic:
                 what = "KILL SWITCH ON" if event.scope == "all" else f"{event.scope} paused"
                 self.notify(f"{what}: {event.reason}", True)
+                self.alerts.alert(f"Bracket: {what}", event.reason)
 
     def notify(self, text: str, error: bool = False) -> None:
         """A short note in the status bar (the paper badge stays visible)."""

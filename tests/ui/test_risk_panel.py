@@ -350,3 +350,4 @@ def test_a_hard_limit_breach_turns_the_kill_switch_on_and_says_so(workstation, q
         ["level", "Drawdown from high", "safe → locked", "502.50 / 400.00 (126%)"],
     ]
     assert f"KILL SWITCH ON: {reason}" in window.notice.text()
+    assert window.alerts.raised == 1  # sound and a desktop notification where available
