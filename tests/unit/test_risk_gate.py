@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.risk_desk import BUY, MINUTE, NQ_CLOSE, SELL, T0, Desk, S, settings, utc
-from workstation.config import InstrumentSettings, PaperSettings, Settings
-from workstation.model import AssetClass
+from workstation.config import FillModel, InstrumentSettings, PaperSettings, Settings
+from workstation.model import AssetClass, Quote, Tick
 from workstation.orders import Bracket, OrderStatus, OrderType
 from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
 from workstation.risk.gate import Approved, Rejected
@@ -263,7 +263,8 @@ def test_a_rejected_order_is_published_as_blocked_and_never_reaches_the_broker()
     assert update.status is OrderStatus.REJECTED and update.order_id == ""
     assert update.reason == "risk: max_qty: quantity 4 is over the 3 per-order limit"
     assert trading.blocked == [OrderBlocked(T0, "t-1", "NQ", "max_qty",
-                                            "quantity 4 is over the 3 per-order limit")]
+                                            "quantity 4 is over the 3 per-order limit",
+                                            {"qty": 4, "limit": 3})]
     assert trading.broker.all_orders() == []
 
 
@@ -742,4 +743,27 @@ def test_typing_reset_turns_the_kill_switch_off_and_records_who_and_why():
         KillSwitchChanged(T0 + 60 * S, False, "reset by desk (was: stepping away)", False),
     ]
     assert trading.submit(BUY, 1).status is OrderStatus.FILLED
+    assert trading.errors == 0
+
+
+def test_a_partial_fill_that_fires_the_kill_switch_leaves_the_rest_canceled_cleanly():
+    # partial fills capped by displayed size 1; commission 10.00 a contract.
+    # Buy 3 at market: the first contract fills at the ask 21,000.25 and is marked there,
+    # so equity is 100,000 - 10.00 commission = 99,990.00: 10.00 under the high, which is
+    # the 10.00 drawdown limit -> the kill switch fires while that fill is being handled
+    # and cancels the 2 contracts still to fill.
+    config = Settings(paper=PaperSettings(starting_cash=100_000.0, fills=FillModel(
+        commission=10.0, partial_fills=True)), risk=RiskSettings(
+        order=QUIET, portfolio=ANY_TIME.model_copy(update={"max_drawdown": 10.0})))
+    trading = Desk(config)
+    ts = trading.at(T0)
+    trading.bus.publish(Quote("NQ", ts, 21_000.00, 21_000.25, 1, 1))
+    trading.bus.publish(Tick("NQ", ts, 21_000.00, 1))
+
+    trading.submit(BUY, 3)
+
+    order = trading.broker.all_orders()[0]
+    assert (order.status, order.filled_qty, order.reason) == (OrderStatus.CANCELED, 1,
+                                                              "kill switch")
+    assert trading.kill_switch.active and trading.portfolio.position("NQ") == 1
     assert trading.errors == 0

@@ -409,6 +409,9 @@ class PaperBroker:
             touch.bid_size = max(0.0, touch.bid_size - qty)
         self.portfolio.apply_fill(fill)
         self._bus.publish(fill)
+        if not order.status.working:  # a handler of this fill canceled the rest (kill switch)
+            self._after_fill(order)
+            return
         if order.remaining <= _EPS:
             self._close(order, OrderStatus.FILLED, "filled")
         else:

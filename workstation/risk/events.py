@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +37,4 @@ class OrderBlocked:
     symbol: str
     rule: str
     reason: str
+    values: dict[str, float] = field(default_factory=dict)  # the numbers the rule compared

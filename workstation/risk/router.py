@@ -59,7 +59,8 @@ class OrderRouter:
         if isinstance(verdict, Rejected):
             log.warning("risk gate rejected %s: %s", intent.describe(), verdict.reason)
             self._bus.publish(OrderBlocked(self._clock.now_ns(), intent.client_order_id,
-                                           intent.symbol, verdict.rule, verdict.reason))
+                                           intent.symbol, verdict.rule, verdict.reason,
+                                           dict(verdict.values)))
             update = OrderUpdate("", intent.client_order_id, intent.symbol, intent.side,
                                  intent.type, OrderStatus.REJECTED, intent.qty, 0.0, 0.0,
                                  intent.limit_price, intent.stop_price,
