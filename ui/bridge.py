@@ -83,7 +83,8 @@ class EngineBridge(QObject):
     def start(self) -> None:
         """Start framing; what a restart restored (already in the store) is shown first."""
         engine = self.engine
-        restored: list[object] = list(engine.broker.open_orders())
+        restored: list[object] = list(engine.restored_history)
+        restored += engine.broker.open_orders()
         restored += [TradeChanged(trade) for trade in engine.trades.active()]
         self._committed[:0] = restored
         self._timer.start()

@@ -115,6 +115,7 @@ class Engine:
                                    self.clock, settings.paper.break_even_r or None)
         self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,
                                self.trades.trade_by_id, risk_state=self._risk_state)
+        self.restored_history: list[object] = []  # compliance events from earlier runs
         self.demo = None
         if demo and DEMO_SYMBOL in instruments:
             self.demo = DemoStrategy(instruments[DEMO_SYMBOL], self.router, self.broker,
@@ -143,6 +144,7 @@ class Engine:
         assert self.store is not None and self.writer is not None
         store = self.store
         found = await self.writer.call(lambda: restore(store))
+        self.restored_history = found.risk_history
         if found.starting_cash is None:
             cash, now = self.portfolio.starting_cash, self.clock.now_ns()
             await self.writer.call(lambda: self.journal.open_account(cash, now))

@@ -111,6 +111,8 @@ async def second_session(home: Path) -> Session:
     await run.engine.start()
     run.restored = risk_state(run)
     run.results["levels_at_restore"] = list(run.levels)
+    run.results["history_at_restore"] = [(type(e).__name__, e.ts)
+                                         for e in run.engine.restored_history]
 
     await run.market(WEDNESDAY + 10 * MINUTE, 21_000.00)
     run.results["still_blocked"] = run.submit(BUY, "in")
@@ -233,6 +235,16 @@ def test_the_compliance_history_is_in_the_risk_events_table(sessions):
     assert (data[5]["old_level"], data[5]["new_level"], data[5]["value"]) == (
         "safe", "warning", 600.0)
     assert (data[6]["old_level"], data[6]["new_level"]) == ("warning", "locked")
+
+
+def test_a_restart_hands_the_stored_compliance_history_back_for_display(sessions):
+    _, _, second = sessions
+
+    assert second.results["history_at_restore"] == [
+        ("RiskLevelChanged", WEDNESDAY + MINUTE + 5 * S),
+        ("KillSwitchChanged", WEDNESDAY + 2 * MINUTE),
+        ("OrderBlocked", WEDNESDAY + 2 * MINUTE),
+    ]
 
 
 # -- a restart of an account in open profit ------------------------------------------------------

@@ -57,6 +57,7 @@ class Restored:
     done: list[Order] = field(default_factory=list)  # every epoch's: client ids stay unique
     trades: list[ActiveTrade] = field(default_factory=list)
     risk_state: dict[str, Any] | None = None  # kill switch and the rules' running numbers
+    risk_history: list[object] = field(default_factory=list)  # the latest compliance events
     trade_count: int = 0  # all epochs: ids keep counting up
     fill_count: int = 0
 
@@ -214,6 +215,7 @@ def restore(store: Store) -> Restored:
         if row is None:
             state = conn.execute(text("SELECT data FROM risk_state WHERE id = 1")).scalar()
             found.risk_state = json.loads(state) if state else None
+            found.risk_history = _risk_history(conn)
             return found
         found.epoch, found.starting_cash = int(row[0]), float(row[1])
         for r in conn.execute(text("SELECT fill_id, order_id, client_order_id, symbol, side, qty, "
@@ -235,7 +237,21 @@ def restore(store: Store) -> Restored:
         found.fill_count = int(conn.execute(text("SELECT COUNT(*) FROM fills")).scalar() or 0)
         state = conn.execute(text("SELECT data FROM risk_state WHERE id = 1")).scalar()
         found.risk_state = json.loads(state) if state else None
+        found.risk_history = _risk_history(conn)
     return found
+
+
+RISK_HISTORY_ROWS = 500
+_RISK_EVENTS = {kind.__name__: kind for kind in (RiskLevelChanged, KillSwitchChanged,
+                                                 OrderBlocked)}
+
+
+def _risk_history(conn: Connection) -> list[object]:
+    """The latest compliance events, oldest first, as the event objects they were."""
+    rows = conn.execute(text("SELECT kind, data FROM risk_events ORDER BY id DESC LIMIT :n"),
+                        {"n": RISK_HISTORY_ROWS}).all()
+    return [_RISK_EVENTS[kind](**json.loads(data)) for kind, data in reversed(rows)
+            if kind in _RISK_EVENTS]
 
 
 def _write_rows(conn: Connection, rows: dict[str, list[tuple[Any, ...]]]) -> None:
