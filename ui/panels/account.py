@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from ui import fmt, theme
 from ui.models.positions_model import PositionsModel
 from ui.panels.tables import fit_columns, make_table
+from ui.panels.widgets import figure
 from workstation.model import Instrument
 from workstation.portfolio import AccountView, PositionView
 
@@ -50,14 +51,7 @@ class AccountPanel(QWidget):
         grid.setVerticalSpacing(0)
         for number, (key, caption, _signed, tip) in enumerate(FIELDS):
             row, column = divmod(number, COLUMNS)
-            title = QLabel(caption, self)
-            title.setStyleSheet(f"color: {theme.MUTED.name()}; font-size: 8pt")
-            title.setToolTip(tip)
-            value = QLabel(fmt.NONE, self)
-            value.setObjectName(f"account_{key}")
-            value.setFont(VALUE_FONT)
-            value.setTextFormat(Qt.TextFormat.RichText)
-            value.setToolTip(tip)
+            title, value = figure(self, f"account_{key}", caption, tip, VALUE_FONT)
             value.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(title, row * 2, column)
             grid.addWidget(value, row * 2 + 1, column)

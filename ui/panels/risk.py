@@ -39,6 +39,7 @@ from ui.models.risk_model import (
     RiskRulesModel,
 )
 from ui.panels.tables import fit_columns, make_table
+from ui.panels.widgets import action_button, figure
 from workstation.model import NS_PER_SECOND
 from workstation.risk.kill_switch import KillSwitch
 from workstation.risk.monitor import RiskMonitor
@@ -194,14 +195,7 @@ class RiskPanel(QWidget):
         self._titles: dict[str, QLabel] = {}
         for number, (key, caption, tip) in enumerate(SUMMARY):
             row, column = divmod(number, COLUMNS)
-            title = QLabel(caption, self)
-            title.setStyleSheet(f"color: {theme.MUTED.name()}; font-size: 8pt")
-            title.setToolTip(tip)
-            value = QLabel(fmt.NONE, self)
-            value.setObjectName(f"risk_{key}")
-            value.setFont(VALUE_FONT)
-            value.setTextFormat(Qt.TextFormat.RichText)
-            value.setToolTip(tip)
+            title, value = figure(self, f"risk_{key}", caption, tip, VALUE_FONT)
             grid.addWidget(title, row, column * 2)
             grid.addWidget(value, row, column * 2 + 1)
             self.values[key] = value
@@ -261,12 +255,7 @@ class RiskPanel(QWidget):
         self._show_kill()
 
     def add_action_button(self, action: QAction) -> QToolButton:
-        """Buttons come from the action registry, so they share its hotkeys."""
-        button = QToolButton(self)
-        button.setDefaultAction(action)
-        button.setObjectName(f"button_{action.objectName().removeprefix('action_')}")
-        self.toolbar.addWidget(button)
-        return button
+        return action_button(self, self.toolbar, action)
 
     def apply(self, events: list[object]) -> None:
         """Committed events: the risk ones join the compliance history."""

@@ -31,6 +31,7 @@ from ui import theme
 from ui.models.trades_model import TICKS_TO_STOP, ActiveTradesModel, RecentTradesModel
 from ui.panels.excursion import ExcursionChart
 from ui.panels.tables import fit_columns, make_table
+from ui.panels.widgets import action_button
 from workstation.model import Instrument
 from workstation.trades import TradeChanged, TradeClosed
 
@@ -121,12 +122,7 @@ class TradesPanel(QWidget):
         self.recent_table.pressed.connect(self._on_recent_selected)
 
     def add_action_button(self, action: QAction) -> QToolButton:
-        """Buttons come from the action registry, so they share its hotkeys."""
-        button = QToolButton(self)
-        button.setDefaultAction(action)
-        button.setObjectName(f"button_{action.objectName().removeprefix('action_')}")
-        self.toolbar.addWidget(button)
-        return button
+        return action_button(self, self.toolbar, action)
 
     def _size_columns(self) -> None:
         price = self._price_sample
