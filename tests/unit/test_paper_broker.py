@@ -596,7 +596,7 @@ def test_canceling_a_working_order_publishes_the_reason(desk):
 def test_replace_moves_a_stop_onto_the_tick_grid_and_it_triggers_there(desk):
     order = desk.submit(SELL, 1, OrderType.STOP, stop_price=20_990.00)
 
-    moved = desk.router.replace(order.order_id, stop_price=20_995.10)
+    moved = desk.broker.replace(order.order_id, stop_price=20_995.10)  # the broker's rounding
 
     assert moved.stop_price == 20_995.00  # 20995.10 rounded to the 0.25 grid
     assert moved.reason == "modified: stop 20990.0 -> 20995.0"

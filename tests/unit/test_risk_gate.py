@@ -10,6 +10,8 @@ every 250 ms; the trades here are a second or more apart.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.unit.risk_desk import BUY, MINUTE, NQ_CLOSE, SELL, T0, Desk, S, settings, utc
@@ -19,6 +21,7 @@ from workstation.orders import Bracket, OrderStatus, OrderType
 from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
 from workstation.risk.gate import Approved, Rejected
 from workstation.risk.kill_switch import KillSwitchError
+from workstation.risk.router import RiskRejected
 from workstation.risk.rules import Level
 from workstation.risk.settings import (
     OrderLimits,
@@ -767,3 +770,25 @@ def test_a_partial_fill_that_fires_the_kill_switch_leaves_the_rest_canceled_clea
                                                               "kill switch")
     assert trading.kill_switch.active and trading.portfolio.position("NQ") == 1
     assert trading.errors == 0
+
+
+def test_changing_an_order_is_checked_by_the_gate_and_the_kill_switch_allows_only_less_risk():
+    trading = desk()
+    trading.filled(BUY, 1, bracket=Bracket(stop_loss=20_950.00, take_profit=21_100.00))
+    stop = next(o for o in trading.broker.open_orders() if o.client_order_id == "t-1-SL")
+
+    off_grid = re.escape("risk: tick_size: stop price 20960.1 is not on")
+    with pytest.raises(RiskRejected, match=off_grid):
+        trading.router.replace(stop.order_id, stop_price=20_960.10)
+    # the default 5% band: 19,000.00 is 9.52% under the last 21,000.00
+    far = re.escape("stop 19,000.00 is 9.52% from last 21,000.00")
+    with pytest.raises(RiskRejected, match=far):
+        trading.router.replace(stop.order_id, stop_price=19_000.00)
+
+    trading.kill_switch.activate("done")
+    # a sell stop moved down (away from the market) adds risk: refused
+    with pytest.raises(RiskRejected, match="may only be changed to reduce risk"):
+        trading.router.replace(stop.order_id, stop_price=20_940.00)
+    # moved up (tighter) reduces risk: passes
+    assert trading.router.replace(stop.order_id, stop_price=20_975.00).stop_price == 20_975.00
+    assert [b.rule for b in trading.blocked] == ["tick_size", "price_band", "kill_switch"]

@@ -12,12 +12,12 @@ Numbers come from the RiskMonitor's cache, so a check costs microseconds.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workstation.clock import Clock
 from workstation.market import MarketState
 from workstation.model import NS_PER_SECOND, AssetClass, Instrument, ns_to_datetime
-from workstation.orders import OrderIntent
+from workstation.orders import OrderIntent, OrderUpdate
 from workstation.portfolio import Portfolio
 from workstation.risk.kill_switch import KillSwitch
 from workstation.risk.monitor import RiskMonitor
@@ -91,6 +91,41 @@ class RiskGate:
         if record:
             self._remember(intent, now)
         return Approved(intent, state.warnings)
+
+    def check_replace(self, order: OrderUpdate, state: RiskMonitor, *, qty: float | None,
+                      limit_price: float | None, stop_price: float | None) -> Verdict:
+        """A modification is an order too: its new prices must be on the grid and within
+        the band, and one that adds risk (more quantity, a stop moved away from the
+        market) is refused while the kill switch is on or beyond the size limit."""
+        inst = self._instruments[order.symbol]
+        changed = replace(order.intent, qty=qty if qty is not None else order.qty,
+                          limit_price=limit_price, stop_price=stop_price)
+        verdict = self._grid(changed, inst)
+        if verdict is not None:
+            return verdict
+        last = self._reference(order.symbol)
+        band = state.settings.order.price_band_pct
+        for name, value in (("limit", limit_price), ("stop", stop_price)):
+            if value is not None and band and last > 0:
+                off = 100.0 * abs(value - last) / last
+                if off > band + _EPS:
+                    decimals = inst.price_decimals
+                    return Rejected("price_band", f"{name} {value:,.{decimals}f} is {off:.2f}% "
+                                                  f"from last {last:,.{decimals}f} "
+                                                  f"(band {band:g}%)",
+                                    {name: value, "last": last, "pct": off})
+        more = qty is not None and qty > order.qty + _EPS
+        old_stop = order.stop_price
+        looser = (stop_price is not None and old_stop is not None
+                  and (stop_price - old_stop) * order.side.sign > _EPS)  # away from the market
+        if (more or looser) and self._kill.active:
+            return Rejected("kill_switch", f"kill switch on ({self._kill.reason}): an order "
+                                           "may only be changed to reduce risk")
+        max_qty = state.settings.order.max_qty
+        if more and max_qty and qty is not None and qty > max_qty + _EPS:
+            return Rejected("max_qty", f"quantity {qty:g} is over the {max_qty:g} per-order "
+                                       "limit", {"qty": qty, "limit": max_qty})
+        return Approved(changed)
 
     # -- stages -----------------------------------------------------------------------------
     def _reduces(self, intent: OrderIntent) -> bool:

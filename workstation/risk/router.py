@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 
-from workstation.brokers.base import Broker
+from workstation.brokers.base import Broker, BrokerError
 from workstation.bus import EventBus
 from workstation.clock import Clock
 from workstation.orders import (
@@ -26,6 +26,10 @@ from workstation.risk.gate import Approved, Rejected, RiskGate
 from workstation.risk.monitor import RiskMonitor
 
 log = logging.getLogger(__name__)
+
+
+class RiskRejected(BrokerError):
+    """The gate refused an order modification; the message names the rule and numbers."""
 
 
 class OrderRouter:
@@ -76,6 +80,17 @@ class OrderRouter:
     def replace(self, order_id: str, *, qty: float | None = None,
                 limit_price: float | None = None,
                 stop_price: float | None = None) -> OrderUpdate:
+        """Modify a working order; the gate checks the change (RiskRejected if refused)."""
+        current = next((o for o in self._broker.open_orders() if o.order_id == order_id), None)
+        if current is not None:
+            verdict = self._gate.check_replace(current, self._state, qty=qty,
+                                               limit_price=limit_price, stop_price=stop_price)
+            if isinstance(verdict, Rejected):
+                log.warning("risk gate refused a change to %s: %s", order_id, verdict.reason)
+                self._bus.publish(OrderBlocked(self._clock.now_ns(), current.client_order_id,
+                                               current.symbol, verdict.rule, verdict.reason,
+                                               dict(verdict.values)))
+                raise RiskRejected(f"risk: {verdict.rule}: {verdict.reason}")
         return self._broker.replace(order_id, qty=qty, limit_price=limit_price,
                                     stop_price=stop_price)
 
