@@ -126,12 +126,19 @@ class Engine:
         return {"kill_switch": {"active": kill.active, "reason": kill.reason,
                                 "since": kill.since, "automatic": kill.automatic,
                                 "paused": kill.paused},
-                "monitor": asdict(self.risk.snapshot())}
+                "monitor": asdict(self.risk.snapshot()),
+                # last prices of open positions: a restart values them where they were
+                "marks": {p.symbol: p.last_price for p in self.portfolio.positions.values()
+                          if p.qty != 0}}
 
     def _restore_risk(self, state: dict[str, Any] | None) -> None:
         if not state:
             return
         self.kill_switch.restore(**state["kill_switch"])
+        for symbol, price in state.get("marks", {}).items():
+            position = self.portfolio.positions.get(symbol)
+            if position is not None and position.qty != 0:
+                position.last_price = price
         snapshot = state["monitor"]
         snapshot["trading_days"] = tuple(snapshot["trading_days"])
         self.risk.restore(RiskSnapshot(**snapshot))

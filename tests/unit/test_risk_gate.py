@@ -792,3 +792,29 @@ def test_changing_an_order_is_checked_by_the_gate_and_the_kill_switch_allows_onl
     # moved up (tighter) reduces risk: passes
     assert trading.router.replace(stop.order_id, stop_price=20_975.00).stop_price == 20_975.00
     assert [b.rule for b in trading.blocked] == ["tick_size", "price_band", "kill_switch"]
+
+
+def test_capital_deployed_counts_the_new_order_before_it_is_sent():
+    # NQ margin 25,000 a contract, equity 100,000, limit 60%: 2 contracts = 50,000 = 50%
+    # (83% of the limit: danger, entries still allowed); a third would make 75,000 = 75%
+    trading = desk(portfolio=ANY_TIME.model_copy(update={"max_deployed_pct": 60.0}))
+    trading.filled(BUY, 2)
+
+    assert trading.rejected(BUY, 1) == (
+        "deployed: capital deployed would be 75.0% of equity (75,000.00), over the 60% limit")
+
+
+def test_a_flip_counts_only_the_contracts_it_leaves_open():
+    # long 4 NQ + short 1 ES = 5 contracts of 5; buying 2 ES turns the short 1 into a
+    # long 1: still 5 contracts, so it passes (counting the order's 2 would make 7)
+    config = settings(RiskSettings(order=QUIET, portfolio=ANY_TIME.model_copy(
+        update={"max_contracts": 5})), margin=1_000.0)
+    trading = Desk(config)
+    trading.market(21_000.00, ts=T0)
+    trading.market(6_000.00, "ES", ts=T0)
+    trading.filled(BUY, 4)
+    trading.filled(SELL, 1, symbol="ES")
+
+    assert isinstance(trading.check(BUY, 2, symbol="ES"), Approved)
+    assert trading.rejected(BUY, 3, symbol="ES") == (
+        "contracts: contracts 5.00 of 5.00 limit: this order would make 6")

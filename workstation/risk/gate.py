@@ -239,10 +239,20 @@ class RiskGate:
                                          "new entries blocked",
                             {"value": locked.value, "limit": locked.limit})
         if inst.asset_class is AssetClass.FUTURE:
+            held = self._portfolio.position(intent.symbol)
+            added = abs(held + intent.side.sign * intent.qty) - abs(held)  # a flip nets out
             for status in state.contract_statuses:
-                if status.value + intent.qty > status.limit + _EPS:
-                    return _over(status, status.value + intent.qty,
-                                 f"this order would make {status.value + intent.qty:g}")
+                if status.value + added > status.limit + _EPS:
+                    return _over(status, status.value + added,
+                                 f"this order would make {status.value + added:g}")
+        limit_pct = state.settings.portfolio.max_deployed_pct
+        if limit_pct and state.equity > 0:
+            deployed = state.deployed + self._exposure(intent, inst)
+            pct = 100.0 * deployed / state.equity
+            if pct > limit_pct + _EPS:
+                return Rejected("deployed", f"capital deployed would be {pct:.1f}% of equity "
+                                            f"({deployed:,.2f}), over the {limit_pct:g}% limit",
+                                {"deployed": deployed, "pct": pct, "limit": limit_pct})
         if state.position_statuses and self._portfolio.position(intent.symbol) == 0:
             for status in state.position_statuses:
                 if status.value + 1 > status.limit + _EPS:
