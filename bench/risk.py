@@ -48,7 +48,9 @@ REALISTIC = RiskSettings(
 def desk(risk: RiskSettings, *, free: bool = False) -> tuple[EventBus, SimClock, RiskPath]:
     """NQ quoted 21,000.00 x 21,000.25; ``free``: no spread and no commission, so round
     trips neither make nor lose money (the loss rules stay where they start)."""
-    paper = PaperSettings(fills=FillModel(commission=0.0)) if free else PaperSettings()
+    # day-trade margin ($2,000 a contract), as intraday futures accounts have
+    fills = FillModel(commission=0.0, margin=2_000.0) if free else FillModel(margin=2_000.0)
+    paper = PaperSettings(fills=fills)
     settings = Settings(risk=risk, paper=paper)
     instruments = settings.instrument_map()
     bus, clock = EventBus(), SimClock(START)
