@@ -59,6 +59,12 @@ class Timeframe:
     def interval_ns(self) -> int:
         return self.size * NS_PER_SECOND
 
+    @property
+    def nominal_ns(self) -> int:
+        """How long a bar of this timeframe nominally lasts (a day for session bars), for
+        bars that arrive closed, from a file, without their session."""
+        return self.interval_ns if self.kind == "time" else 86_400 * NS_PER_SECOND
+
 
 Publish = Callable[[object], None]
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workstation.bars import Timeframe
-from workstation.model import NS_PER_SECOND, Instrument
+from workstation.model import Instrument
 from workstation.store import Store, StoreError
 from workstation.store.database import BarRow
 from workstation.store.schema import imports
@@ -319,7 +319,7 @@ def _tick_columns(frame: pd.DataFrame) -> list[tuple[str, TickColumns]]:
 
 def _bar_rows(frame: pd.DataFrame, timeframe: str) -> list[BarRow]:
     tf = Timeframe.parse(timeframe)
-    length = tf.interval_ns if tf.kind == "time" else 86_400 * NS_PER_SECOND
+    length = tf.nominal_ns
     return [
         (r.symbol, timeframe, int(r.ts), int(r.ts) + length, r.open, r.high, r.low, r.close,
          r.volume, int(r.trades), 0)

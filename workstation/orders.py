@@ -7,7 +7,7 @@ through the OrderRouter, which runs the risk gate first (invariant 1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -209,6 +209,3 @@ class Fill:
     def signed_qty(self) -> float:
         return self.qty * self.side.sign
 
-
-def with_qty(intent: OrderIntent, qty: float) -> OrderIntent:
-    return replace(intent, qty=qty)

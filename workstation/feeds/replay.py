@@ -39,7 +39,7 @@ def events_from_file(path: Path, instruments: dict[str, Instrument], *, symbol: 
                    frame["size"].tolist(), frame["side"].tolist(), strict=True)
         yield [Tick(*row) for row in rows]
         return
-    length = Timeframe.parse(data.timeframe or "1m").interval_ns or 86_400 * NS_PER_SECOND
+    length = Timeframe.parse(data.timeframe or "1m").nominal_ns
     yield [Bar(r.symbol, data.timeframe or "", int(r.ts), int(r.ts) + length, r.open, r.high,
                r.low, r.close, r.volume, int(r.trades)) for r in frame.itertuples(index=False)]
 
