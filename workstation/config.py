@@ -19,6 +19,7 @@ from workstation.bars import Timeframe
 from workstation.model import AssetClass, Instrument
 from workstation.risk.settings import RiskSettings
 from workstation.sessions import SCHEDULE_NAMES
+from workstation.strategies.instances import InstanceSettings
 
 HOME_ENV = "BRACKET_HOME"
 SETTINGS_FILE = "settings.toml"
@@ -140,6 +141,16 @@ class StoreSettings(_Strict):
     store_ticks: bool = True
 
 
+class StrategiesSettings(_Strict):
+    """How plugin code is run, and instances to create on first start."""
+
+    max_failures: Annotated[int, Field(ge=1, le=1_000)] = 5  # in a row, then disabled
+    slow_callback_ms: Annotated[float, Field(gt=0)] = 10.0  # reported above this
+    hard_limit_s: Annotated[float, Field(gt=0, le=600)] = 2.0  # interrupted and disabled
+    hot_reload: bool = True
+    instances: list[InstanceSettings] = Field(default_factory=list)
+
+
 class Settings(_Strict):
     instruments: list[InstrumentSettings] = Field(default_factory=_default_instruments)
     watchlist: list[str] = Field(default_factory=lambda: ["NQ", "ES", "AAPL", "MSFT", "BTC/USD"])
@@ -148,6 +159,7 @@ class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     paper: PaperSettings = PaperSettings()
     risk: RiskSettings = RiskSettings()
+    strategies: StrategiesSettings = StrategiesSettings()
 
     @field_validator("timeframes")
     @classmethod
@@ -166,6 +178,11 @@ class Settings(_Strict):
         unknown = [s for s in self.risk.strategies if not s.strip()]
         if unknown:
             raise ValueError("risk.strategies has an empty strategy name")
+        for instance in self.strategies.instances:
+            unknown = [s for s in instance.symbols if s not in symbols]
+            if unknown:
+                raise ValueError(f"strategies.instances {instance.instance_id} names unknown "
+                                 f"instruments: {', '.join(unknown)}")
         unknown = [s for s in self.paper.per_instrument if s not in symbols]
         if unknown:
             raise ValueError(f"paper.per_instrument names unknown instruments: "

@@ -31,6 +31,11 @@ from workstation.risk.wiring import build_risk
 from workstation.store import Store, open_store
 from workstation.store.journal import Journal, restore
 from workstation.store.writer import StoreWriter
+from workstation.strategies.context import Services
+from workstation.strategies.guard import Watchdog
+from workstation.strategies.host import HostOptions, StrategyHost
+from workstation.strategies.instances import InstanceError, InstanceSettings
+from workstation.strategies.loader import plugin_folders as default_plugin_folders
 from workstation.trades import TradeTracker
 
 log = logging.getLogger(__name__)
@@ -63,7 +68,9 @@ def sim_feed_builder(settings: Settings, options: RunOptions) -> FeedBuilder:
 
 class Engine:
     def __init__(self, settings: Settings, home: Path | None, feed_builder: FeedBuilder,
-                 *, timeframes: list[str] | None = None, demo: bool = False) -> None:
+                 *, timeframes: list[str] | None = None, demo: bool = False,
+                 plugin_folders: list[Path] | None = None,
+                 strategies: list[InstanceSettings] | None = None) -> None:
         self.settings = settings
         self.instruments: dict[str, Instrument] = settings.instrument_map()
         self.bus = EventBus()
@@ -88,6 +95,9 @@ class Engine:
         for symbol, price in self.feed.reference_prices().items():
             self.market.set_reference(symbol, price)
         self._build_trading(settings, demo)
+        self._build_strategies(settings, home, plugin_folders)
+        self._extra_instances = strategies or []
+        self._restored_fills: list[Fill] = []
         self._feed_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0
         self._wall_end: float | None = None
@@ -120,6 +130,35 @@ class Engine:
         if demo and DEMO_SYMBOL in instruments:
             self.demo = DemoStrategy(instruments[DEMO_SYMBOL], self.router, self.broker,
                                      self.bus)
+
+    def _build_strategies(self, settings: Settings, home: Path | None,
+                          folders: list[Path] | None) -> None:
+        options = settings.strategies
+        services = Services(self.bus, self.clock, self.bars, self.router, self.broker,
+                            self.portfolio, self.market, self.trades, self.instruments,
+                            Watchdog(options.hard_limit_s), options.max_failures,
+                            int(options.slow_callback_ms * 1e6))
+        self.strategies = StrategyHost(
+            services, self.risk, self.kill_switch,
+            folders if folders is not None else default_plugin_folders(home),
+            HostOptions(max_failures=options.max_failures,
+                        slow_callback_ms=options.slow_callback_ms,
+                        hard_limit_s=options.hard_limit_s),
+            self.store, self.writer)
+
+    async def _start_strategies(self) -> None:
+        """Plugins and stored instances, then instances asked for by settings or the command
+        line that do not exist yet."""
+        host = self.strategies
+        await host.start(watch=self.settings.strategies.hot_reload, fills=self._restored_fills)
+        for instance in [*self.settings.strategies.instances, *self._extra_instances]:
+            if instance.instance_id in host.contexts:
+                continue
+            try:
+                await host.add(instance)
+            except InstanceError as exc:
+                log.error("%s", exc)
+                host.stored_problems.append(str(exc))
 
     def _risk_state(self) -> dict[str, Any]:
         kill = self.kill_switch
@@ -160,6 +199,7 @@ class Engine:
         self.journal.epoch = found.epoch
         self.portfolio.starting_cash = found.starting_cash
         self.portfolio.reset(self.clock.now_ns())
+        self._restored_fills = found.fills
         for fill in found.fills:
             self.portfolio.apply_fill(fill)
         self.broker.restore(found.working)
@@ -196,6 +236,7 @@ class Engine:
             self.bars.seed_history(await self.writer.call(self._load_history))
             await self._restore_trading()
             self.writer.start()
+        await self._start_strategies()
         self.journal.start()
         self.lag.start()
         self._wall_start = time.perf_counter()
@@ -236,6 +277,7 @@ class Engine:
             with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
         self.lag.stop()
+        await self.strategies.stop()
         await self.journal.drain()
         if self.writer is not None:
             await self.writer.close()
@@ -271,6 +313,9 @@ class Engine:
             "trades": [_rounded(t.as_dict()) for t in self.trades.closed],
             "active_trades": [t.trade_id for t in self.trades.active()],
             "signals": [],
+            "plugins": {key: value for key, value in self.strategies.report().items()
+                        if key in ("loaded", "errors")},
+            "strategies": self.strategies.report()["instances"],
             "risk_events": [{"kind": type(e).__name__, **_rounded(asdict(e))}
                             for e in self._risk_events],
         }

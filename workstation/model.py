@@ -120,6 +120,35 @@ class Bar(NamedTuple):
     flags: int = BarFlag.NONE
 
 
+class Direction(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Direction.LONG else -1
+
+    @property
+    def opposite(self) -> Direction:
+        return Direction.SHORT if self is Direction.LONG else Direction.LONG
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A trade idea (from a strategy, a person or an alert) for the confirmation
+    engine, which validates it, waits for the market to confirm it and builds the
+    setup a trader approves. ``bar`` is the signal bar; ``price`` what the idea
+    was priced at (the staleness check compares it with the market)."""
+
+    symbol: str
+    direction: Direction
+    ts: int
+    source: str
+    price: float | None = None
+    bar: Bar | None = None
+    notes: str = ""
+
+
 class PartialBar(NamedTuple):
     """The live, still-forming bar, published (throttled) for display."""
 

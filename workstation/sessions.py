@@ -169,6 +169,14 @@ _BUILDERS = {
 
 SCHEDULE_NAMES = tuple(_BUILDERS)
 
+_ZONES = {"us_equity": NEW_YORK, "us_equity_extended": NEW_YORK, "cme_globex": CHICAGO,
+          "crypto_24_7": ZoneInfo("UTC")}
+
+
+def exchange_zone(name: str) -> ZoneInfo:
+    """The time zone a schedule's exchange keeps (trading windows are set in it)."""
+    return _ZONES[name]
+
 
 @functools.cache
 def get_schedule(name: str) -> SessionSchedule:

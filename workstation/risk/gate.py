@@ -214,7 +214,7 @@ class RiskGate:
 
     def _strategy_limits(self, intent: OrderIntent, inst: Instrument,
                          state: RiskMonitor) -> Rejected | None:
-        limits = state.settings.strategies.get(intent.source)
+        limits = state.strategy_limits.get(intent.source)
         if limits is None or not limits.allocation:
             return None
         exposure = state.strategy_exposure(intent.source) + self._exposure(intent, inst)

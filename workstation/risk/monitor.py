@@ -28,7 +28,7 @@ from workstation.risk.rules import (
     next_level,
     prop_defaults,
 )
-from workstation.risk.settings import RiskSettings
+from workstation.risk.settings import RiskSettings, StrategyLimits
 from workstation.sessions import NEW_YORK
 from workstation.trades import TradeClosed
 
@@ -59,6 +59,7 @@ class RiskMonitor:
                  portfolio: Portfolio, kill_switch: KillSwitch, bus: EventBus,
                  clock: Clock) -> None:
         self.settings = settings
+        self.strategy_limits: dict[str, StrategyLimits] = dict(settings.strategies)
         self._instruments = instruments
         self._portfolio = portfolio
         self._kill = kill_switch
@@ -234,7 +235,7 @@ class RiskMonitor:
         self.evaluate()
 
     def _check_strategy(self, source: str) -> None:
-        limits = self.settings.strategies.get(source)
+        limits = self.strategy_limits.get(source)
         if limits is None:
             return
         pnl = self.strategy_pnl.get(source, 0.0)
@@ -283,6 +284,10 @@ class RiskMonitor:
                             self.consecutive_losses, self.cooldown_until,
                             tuple(sorted(self.trading_days)), self._next_roll,
                             {rule: level.label for rule, level in self._levels.items()})
+
+    def set_strategy_limits(self, source: str, limits: StrategyLimits) -> None:
+        """Limits of a strategy instance created at run time (settings.toml has the rest)."""
+        self.strategy_limits[source] = limits
 
     def restore(self, snap: RiskSnapshot) -> None:
         self.day_start_equity, self.day_start_balance = snap.day_start_equity, \

@@ -115,6 +115,33 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             data TEXT NOT NULL
         )""",
     ]),
+    (5, "strategy plugins: instances with their settings, status and state; runs; file hashes", [
+        """CREATE TABLE strategy_instances (
+            instance_id TEXT PRIMARY KEY,
+            strategy TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL
+        )""",
+        """CREATE TABLE strategy_runs (
+            id INTEGER PRIMARY KEY,
+            instance_id TEXT NOT NULL,
+            strategy TEXT NOT NULL,
+            version TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            started_ts INTEGER NOT NULL,
+            stopped_ts INTEGER
+        )""",
+        "CREATE INDEX ix_strategy_runs_instance ON strategy_runs (instance_id, started_ts)",
+        """CREATE TABLE plugin_files (
+            file TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            seen_ts INTEGER NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

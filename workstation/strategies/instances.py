@@ -1,0 +1,168 @@
+"""Strategy instances (the seed designs' bots): their settings, status and storage.
+
+One strategy class can run as several instances, each with its own parameters,
+instruments, capital allocation, trading window and risk limits. Settings are
+validated strictly (a bad value names the field); instances, their status and
+their ``state`` dict live in SQLite and come back after a restart as they were.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import Connection, text
+
+from workstation.bars import Timeframe
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"  # keeps its data up to date; orders and signals are not sent
+    STOPPED = "stopped"
+    ERROR = "error"  # disabled by the host; the reason says why
+
+
+class InstanceError(ValueError):
+    """Bad instance settings, phrased for the person who has to fix them."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Percent = Annotated[float, Field(gt=0, lt=100)]
+
+
+class InstanceRisk(_Strict):
+    """Per-instance limits, checked before the account-wide risk gate."""
+
+    stop_pct: Percent | None = None  # entries without a stop-loss get one this far away
+    take_profit_pct: Percent | None = None  # ... and a target this far away
+    max_position: Annotated[float, Field(gt=0)] | None = None  # per symbol, this instance's
+    max_daily_loss: Annotated[float, Field(gt=0)] | None = None  # breach pauses the instance
+    max_concurrent_positions: Annotated[int, Field(ge=1)] | None = None
+
+
+class InstanceSettings(_Strict):
+    instance_id: Annotated[str, Field(min_length=1, max_length=40,
+                                      pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    strategy: Annotated[str, Field(min_length=1)]
+    params: dict[str, Any] = Field(default_factory=dict)
+    symbols: Annotated[tuple[str, ...], Field(min_length=1)]
+    timeframes: Annotated[tuple[str, ...], Field(min_length=1)] = ("1m",)
+    allocation: Annotated[float, Field(gt=0)] | None = None  # capital it may hold
+    window_start: time | None = None  # entries only inside the window (exchange time)
+    window_end: time | None = None
+    risk: InstanceRisk = InstanceRisk()
+
+    @field_validator("timeframes")
+    @classmethod
+    def _valid_timeframes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(Timeframe.parse(value).label for value in values)
+
+    def in_window(self, local: time) -> bool:
+        """Whether an exchange-local time is inside the trading window (which may wrap
+        midnight, e.g. 18:00-02:00 for a futures night session)."""
+        start, end = self.window_start, self.window_end
+        if start is None and end is None:
+            return True
+        start, end = start or time.min, end or time.max
+        return start <= local < end if start <= end else local >= start or local < end
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InstanceSettings:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            where = data.get("instance_id", "instance") if isinstance(data, dict) else "instance"
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+                for err in exc.errors())
+            raise InstanceError(f"strategy instance {where}: {problems}") from None
+
+
+class StoredInstance(BaseModel):
+    """A row of ``strategy_instances``, as a restart reads it."""
+
+    settings: InstanceSettings
+    status: InstanceStatus
+    reason: str = ""
+    state: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- storage: these run on the store's writer thread ------------------------------------------
+def save_instance(conn: Connection, settings: InstanceSettings, status: InstanceStatus,
+                  reason: str, now_ns: int) -> None:
+    conn.execute(text(
+        "INSERT INTO strategy_instances (instance_id, strategy, settings, status, reason, state, "
+        "updated_ts) VALUES (:id, :strategy, :settings, :status, :reason, '{}', :ts) "
+        "ON CONFLICT (instance_id) DO UPDATE SET strategy = :strategy, settings = :settings, "
+        "status = :status, reason = :reason, updated_ts = :ts"),
+        {"id": settings.instance_id, "strategy": settings.strategy,
+         "settings": settings.to_json(), "status": status.value, "reason": reason, "ts": now_ns})
+
+
+def save_state(conn: Connection, instance_id: str, state_json: str) -> None:
+    conn.execute(text("UPDATE strategy_instances SET state = :state WHERE instance_id = :id"),
+                 {"state": state_json, "id": instance_id})
+
+
+def delete_instance(conn: Connection, instance_id: str) -> None:
+    conn.execute(text("DELETE FROM strategy_instances WHERE instance_id = :id"),
+                 {"id": instance_id})
+
+
+def load_instances(conn: Connection) -> tuple[list[StoredInstance], list[str]]:
+    """Every stored instance, and a problem line for each row that no longer validates
+    (kept in the table, untouched, so nothing is lost)."""
+    found, problems = [], []
+    rows = conn.execute(text("SELECT instance_id, settings, status, reason, state "
+                             "FROM strategy_instances ORDER BY rowid")).all()
+    for instance_id, settings, status, reason, state in rows:
+        try:
+            found.append(StoredInstance(settings=InstanceSettings.from_dict(json.loads(settings)),
+                                        status=InstanceStatus(status), reason=reason,
+                                        state=json.loads(state)))
+        except (ValueError, InstanceError) as exc:
+            problems.append(f"stored strategy instance {instance_id}: {exc}")
+    return found, problems
+
+
+def record_run(conn: Connection, instance_id: str, strategy: str, version: str, file: str,
+               sha256: str, started_ns: int) -> None:
+    """Which plugin file (by hash) an instance ran from, and from when: joined with the
+    trades' source and times, it says which version produced each trade."""
+    conn.execute(text(
+        "UPDATE strategy_runs SET stopped_ts = :ts WHERE instance_id = :id AND stopped_ts IS NULL"),
+        {"ts": started_ns, "id": instance_id})
+    conn.execute(text(
+        "INSERT INTO strategy_runs (instance_id, strategy, version, file, sha256, started_ts) "
+        "VALUES (:id, :strategy, :version, :file, :sha, :ts)"),
+        {"id": instance_id, "strategy": strategy, "version": version, "file": file,
+         "sha": sha256, "ts": started_ns})
+
+
+def record_stop(conn: Connection, instance_id: str, stopped_ns: int) -> None:
+    conn.execute(text(
+        "UPDATE strategy_runs SET stopped_ts = :ts WHERE instance_id = :id AND stopped_ts IS NULL"),
+        {"ts": stopped_ns, "id": instance_id})
+
+
+def remember_file(conn: Connection, file: str, sha256: str, now_ns: int) -> str | None:
+    """Record a plugin file's hash; returns the previous hash when the file changed."""
+    row = conn.execute(text("SELECT sha256 FROM plugin_files WHERE file = :file"),
+                       {"file": file}).first()
+    if row is not None and row[0] == sha256:
+        return None
+    conn.execute(text(
+        "INSERT INTO plugin_files (file, sha256, seen_ts) VALUES (:file, :sha, :ts) "
+        "ON CONFLICT (file) DO UPDATE SET sha256 = :sha, seen_ts = :ts"),
+        {"file": file, "sha": sha256, "ts": now_ns})
+    return row[0] if row is not None else None
