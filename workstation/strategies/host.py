@@ -85,6 +85,7 @@ class StrategyHost:
         bus.subscribe(OrderUpdate, self.on_order_update, "StrategyHost.on_order_update")
         bus.subscribe(KillSwitchChanged, self.on_kill_switch, "StrategyHost.on_kill_switch")
         self._ticks_subscribed = False
+        self._sessions_armed = False
         self._restored: dict[str, dict[str, float]] = {}
 
     # -- start and stop --------------------------------------------------------------------
@@ -325,10 +326,14 @@ class StrategyHost:
         elif not ticks and self._ticks_subscribed:
             self.services.bus.unsubscribe(Tick, self.on_tick)
         self._ticks_subscribed = bool(ticks)
-        self._plan_sessions(set(by_symbol))
+        if self._sessions_armed:
+            self._plan_sessions(set(by_symbol))
 
     # -- events ----------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> None:
+        if not self._sessions_armed:  # the clock has a real time once bars arrive
+            self._sessions_armed = True
+            self._plan_sessions(set(self._by_symbol))
         listeners = self._by_series.get((bar.symbol, bar.timeframe))
         if listeners:
             for ctx in listeners:
