@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import qasync
@@ -20,13 +21,14 @@ from ui.main_window import MainWindow
 from ui.theme import apply_theme
 from workstation.config import Settings
 from workstation.engine import Engine, FeedBuilder
+from workstation.strategies.instances import InstanceSettings
 
 log = logging.getLogger(__name__)
 SMOKE_SECONDS = 6.0
 
 
 def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, demo: bool = False,
-            smoke: bool = False,
+            smoke: bool = False, strategies: list[InstanceSettings] | None = None,
             screenshot: Path | None = None, seconds: float | None = None,
             report: Path | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
@@ -40,16 +42,19 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, demo: 
     logging.getLogger().addHandler(log_buffer)
     try:
         with loop:
-            return loop.run_until_complete(_main(home, settings, feed_builder, demo, log_buffer,
-                                                 smoke, screenshot, seconds, report))
+            def make_engine() -> Engine:
+                return Engine(settings, home, feed_builder, demo=demo, strategies=strategies)
+
+            return loop.run_until_complete(_main(home, make_engine, log_buffer, smoke,
+                                                 screenshot, seconds, report))
     finally:
         logging.getLogger().removeHandler(log_buffer)
 
 
-async def _main(home: Path, settings: Settings, feed_builder: FeedBuilder, demo: bool,
-                log_buffer: LogBuffer, smoke: bool, screenshot: Path | None,
-                seconds: float | None, report: Path | None) -> int:
-    engine = Engine(settings, home, feed_builder, demo=demo)
+async def _main(home: Path, make_engine: Callable[[], Engine], log_buffer: LogBuffer,
+                smoke: bool, screenshot: Path | None, seconds: float | None,
+                report: Path | None) -> int:
+    engine = make_engine()
     bridge = EngineBridge(engine, log_buffer)
     window = MainWindow(engine, bridge, home)
     closed = asyncio.Event()

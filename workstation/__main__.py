@@ -19,6 +19,7 @@ import json
 import logging
 import logging.handlers
 import math
+import re
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
@@ -42,6 +43,7 @@ from workstation.model import datetime_to_ns, ns_to_datetime
 from workstation.sessions import NEW_YORK, SessionError, get_schedule
 from workstation.store import Store, StoreError
 from workstation.store.database import open_store
+from workstation.strategies.instances import InstanceSettings
 
 log = logging.getLogger("workstation")
 
@@ -73,6 +75,21 @@ def _start(text: str) -> int:
     return get_schedule("us_equity").next_session(datetime_to_ns(midnight)).open_ns
 
 
+def _strategy(text: str) -> InstanceSettings:
+    """``NAME[@SYM,SYM]``: an instance with the strategy's default parameters, its id made
+    from the name and symbols (``sma-crossover-nq``)."""
+    name, _, symbols = text.partition("@")
+    chosen = tuple(s.strip() for s in symbols.split(",") if s.strip())
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {' '.join(chosen)}".lower()).strip("-")
+    if not name.strip() or not slug:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME or NAME@SYMBOL,SYMBOL")
+    try:
+        return InstanceSettings(instance_id=slug[:40], strategy=name.strip(),
+                                symbols=chosen or ("NQ",))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headless", action="store_true", help="run the engine without Qt")
     parser.add_argument("--seconds", type=float, default=None,
@@ -90,6 +107,10 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
                         help="run the built-in demo strategy on NQ (default: on for headless "
                              "and smoke runs, off otherwise)")
+    parser.add_argument("--strategy", type=_strategy, action="append", default=[],
+                        metavar='"NAME[@SYM,SYM]"',
+                        help="run a strategy plugin (default parameters) on these symbols "
+                             "(default: its own); repeatable")
     parser.add_argument("--smoke", action="store_true",
                         help="GUI self-test: stream, screenshot, print a JSON summary, exit")
     parser.add_argument("--screenshot", type=Path, default=None, help="save the main window here")
@@ -126,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
 
         return run_gui(home, settings, feed_builder=_feed_builder(home, settings, args),
-                       demo=_demo(args), smoke=args.smoke,
+                       demo=_demo(args), smoke=args.smoke, strategies=args.strategy,
                        screenshot=args.screenshot, seconds=args.seconds, report=args.report)
     except (ConfigError, StoreError, SessionError, ImportProblem) as exc:
         print(f"bracket: {exc}", file=sys.stderr)
@@ -197,7 +218,8 @@ def _without_tick_storage(settings: Settings) -> Settings:
 async def _headless(home: Path, settings: Settings, args: argparse.Namespace) -> int:
     if args.seconds is None and args.replay is None:
         raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
-    engine = Engine(settings, home, _feed_builder(home, settings, args), demo=_demo(args))
+    engine = Engine(settings, home, _feed_builder(home, settings, args), demo=_demo(args),
+                    strategies=args.strategy)
     await engine.start()
     try:
         await engine.wait_feed()

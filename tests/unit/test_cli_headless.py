@@ -193,3 +193,29 @@ def test_replaying_an_empty_store_exits_2_and_says_how_to_fill_it(tmp_path):
 
     assert result.returncode == 2
     assert "holds no ticks to replay; import some with `bracket import FILE`" in result.stderr
+
+
+def test_a_headless_run_with_strategies_reports_plugins_and_their_instances(tmp_path):
+    home = tmp_path / "home"
+    (home / "plugins").mkdir(parents=True)
+    (home / "plugins" / "half_written.py").write_text(
+        "from workstation.strategy import Strategy\n\nclass Half(Strategy):\n    name = \n",
+        encoding="utf-8")
+    result = bracket("--home", str(home), "run", "--headless", "--seconds", "900", "--seed", "5",
+                     "--start", "2026-11-02", "--no-demo", "--strategy", "SMA crossover@NQ",
+                     "--strategy", "Momentum signals@NQ,ES", "--report", "run.json",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert report["plugins"] == {
+        "loaded": ["Donchian breakout", "Indicator vote", "Momentum signals",
+                   "RSI mean reversion", "SMA crossover"],
+        "errors": [{"file": "half_written.py", "line": 4, "message": "syntax error: invalid "
+                                                                     "syntax"}]}
+    instances = {row["id"]: row for row in report["strategies"]}
+    assert set(instances) == {"sma-crossover-nq", "momentum-signals-nq-es"}
+    for row in instances.values():
+        assert (row["status"], row["errors"]) == ("running", 0)
+    # 15 simulated minutes from the open: 15 one-minute NQ bars, and 15 of ES too
+    assert instances["sma-crossover-nq"]["bars"] == 15
+    assert instances["momentum-signals-nq-es"]["bars"] == 30
