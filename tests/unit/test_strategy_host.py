@@ -616,3 +616,42 @@ def test_bad_instance_settings_name_the_field(bad):
     with pytest.raises(InstanceError, match=r"strategy instance .*: (instance_id|symbols|"
                                             r"timeframes)"):
         InstanceSettings.from_dict(data)
+
+
+def test_an_instance_allocation_caps_what_it_may_hold(tmp_path):
+    write_plugin(tmp_path / "plugins", "trader.py", TRADER)
+    # NQ margin is 25,000 a contract: 30,000 allows one, not two
+    capped = instance("t1", "Trader", allocation=30_000)
+
+    async def scenario():
+        desk = await open_desk(tmp_path, capped).start()
+        desk.trade(21_000.0)
+        desk.bar(0, 20_990, 21_001, 20_989, 21_000)
+        desk.bar(1, 20_990, 21_001, 20_989, 21_000)
+        await desk.stop()
+        return desk
+
+    desk = run(scenario())
+    assert [u.status for u in desk.updates if not u.intent.parent_id] == [
+        OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED]
+    assert desk.updates[-1].reason == ("risk: allocation: t1 would hold 50,000.00, over its "
+                                       "30,000.00 allocation")
+
+
+def test_what_an_instance_holds_comes_back_after_a_restart(tmp_path):
+    write_plugin(tmp_path / "plugins", "trader.py", TRADER)
+
+    async def first():
+        desk = await open_desk(tmp_path, instance("t1", "Trader", params={"size": 3})).start()
+        desk.trade(21_000.0)
+        desk.bar(0, 20_990, 21_001, 20_989, 21_000)  # buy 3
+        await desk.stop()
+
+    async def second():
+        desk = await open_desk(tmp_path).start()
+        held = dict(desk.ctx("t1").positions)
+        await desk.stop()
+        return held
+
+    run(first())
+    assert run(second()) == {"NQ": 3.0}
