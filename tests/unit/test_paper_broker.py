@@ -459,6 +459,23 @@ def test_bracket_legs_are_canceled_when_another_order_flattens_the_position(desk
     assert desk.broker.open_orders() == []
 
 
+def test_a_bracket_order_that_reverses_a_position_protects_only_the_new_side(desk):
+    desk.submit(SELL, 1, client_id="s1", bracket=Bracket(stop_loss=21_020.00))
+    # buy 2 at the ask 21,000.25: the short of 1 is closed and 1 is left long
+    desk.submit(BUY, 2, client_id="b2", bracket=Bracket(stop_loss=20_980.00))
+
+    old, new = desk.leg("s1-SL"), desk.leg("b2-SL")
+    assert (old.status, old.reason) == (
+        OrderStatus.CANCELED, "position reversed: the closed side's bracket leg canceled")
+    assert (new.status, new.side, new.qty) == (OrderStatus.ACCEPTED, SELL, 1)
+    desk.quote(21_019.75, 21_020.00)
+    desk.trade(21_020.00)  # where the old short's stop was: nothing fills
+    assert desk.portfolio.position("NQ") == 1
+    desk.quote(20_979.75, 20_980.00)
+    desk.trade(20_980.00)  # the new stop exits the long 1, and no more
+    assert desk.portfolio.position("NQ") == 0
+
+
 # -- time in force --------------------------------------------------------------------------
 def test_a_day_order_expires_at_the_session_close_and_a_gtc_order_does_not(desk):
     day = desk.submit(BUY, 1, OrderType.LIMIT, limit_price=20_900.00)

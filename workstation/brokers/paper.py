@@ -429,26 +429,37 @@ class PaperBroker:
 
     def _after_fill(self, order: Order) -> None:
         intent = order.intent
+        signed = self.portfolio.position(order.symbol)
         if intent.bracket is not None:
-            self._size_bracket_legs(order)
+            self._size_bracket_legs(order, signed)
         if intent.oco_group:
             self._settle_oco(order)
-        position = abs(self.portfolio.position(order.symbol))
+        position = abs(signed)
         for leg in list(self._working[order.symbol]):
             if leg.intent.parent_id is None or not leg.status.working:
                 continue
             if position == 0:
                 self._close(leg, OrderStatus.CANCELED, "position is flat: bracket leg canceled")
+            elif leg.side.sign * signed > 0:
+                # a leg that would add to the position protected the side a flip closed
+                self._close(leg, OrderStatus.CANCELED,
+                            "position reversed: the closed side's bracket leg canceled")
             elif leg.remaining > position + _EPS and leg.intent.parent_id != intent.client_order_id:
                 # the position shrank by another order: a leg never exits more than is held
                 self.replace(leg.order_id, qty=leg.filled_qty + position)
 
-    def _size_bracket_legs(self, entry: Order) -> None:
+    def _size_bracket_legs(self, entry: Order, signed_position: float) -> None:
+        """Legs exit what the entry left on its side: all of its fills, or, when it
+        reversed a position, only the part beyond flat."""
+        held = abs(signed_position) if signed_position * entry.side.sign > 0 else 0.0
+        qty = min(entry.filled_qty, held)
         if entry.children:
             for child_id in entry.children:
                 child = self._orders[child_id]
-                if child.status.working and child.qty != entry.filled_qty:
-                    self.replace(child_id, qty=entry.filled_qty)
+                if child.status.working and child.qty != qty and qty > _EPS:
+                    self.replace(child_id, qty=qty)
+            return
+        if qty <= _EPS:
             return
         bracket = entry.intent.bracket
         assert bracket is not None
@@ -456,13 +467,13 @@ class PaperBroker:
         legs = []
         if bracket.stop_loss is not None:
             legs.append(OrderIntent(f"{cid}-SL", entry.symbol, entry.side.opposite,
-                                    entry.filled_qty, OrderType.STOP,
+                                    qty, OrderType.STOP,
                                     stop_price=bracket.stop_loss, tif=TimeInForce.GTC,
                                     oco_group=f"{cid}-OCO", parent_id=cid,
                                     source=entry.intent.source))
         if bracket.take_profit is not None:
             legs.append(OrderIntent(f"{cid}-TP", entry.symbol, entry.side.opposite,
-                                    entry.filled_qty, OrderType.LIMIT,
+                                    qty, OrderType.LIMIT,
                                     limit_price=bracket.take_profit, tif=TimeInForce.GTC,
                                     oco_group=f"{cid}-OCO", parent_id=cid,
                                     source=entry.intent.source))
