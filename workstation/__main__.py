@@ -84,8 +84,7 @@ def _strategy(text: str) -> InstanceSettings:
     if not name.strip() or not slug:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME or NAME@SYMBOL,SYMBOL")
     try:
-        return InstanceSettings(instance_id=slug[:40], strategy=name.strip(),
-                                symbols=chosen or ("NQ",))
+        return InstanceSettings(instance_id=slug[:40], strategy=name.strip(), symbols=chosen)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 

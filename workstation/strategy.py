@@ -129,7 +129,7 @@ class Strategy:
     description: ClassVar[str] = ""
     symbols: ClassVar[tuple[str, ...]] = ("NQ",)  # the default; each instance may choose
     timeframes: ClassVar[tuple[str, ...]] = ("1m",)
-    warmup: ClassVar[int] = 0  # closed bars per series replayed before going live
+    warmup: ClassVar[int] = 0  # bars per series replayed before going live (see warmup_bars)
     wants_ticks: ClassVar[bool] = False  # on_tick is called only when this is True
 
     def __init__(self, context: StrategyContext, params: dict[str, Any]) -> None:
@@ -153,6 +153,11 @@ class Strategy:
     @classmethod
     def default_params(cls) -> dict[str, Any]:
         return {key: param.default for key, param in cls.declared_params().items()}
+
+    def warmup_bars(self) -> int:
+        """Closed bars per series replayed before going live. Override it when the
+        need depends on the parameters: ``return self.slow + 1``."""
+        return self.warmup
 
     # -- callbacks -------------------------------------------------------------------------
     def on_start(self) -> None:

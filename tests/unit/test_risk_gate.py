@@ -186,6 +186,17 @@ def test_the_same_order_again_inside_the_window_is_a_duplicate_and_after_it_is_n
     assert trading.portfolio.position("NQ") == 4  # 1 + 2 + 1
 
 
+def test_the_same_order_from_another_source_is_not_a_duplicate():
+    trading = desk(QUIET.model_copy(update={"duplicate_window_s": 2.0}))
+
+    trading.filled(BUY, 1, source="sma-nq")
+    other = trading.submit(BUY, 1, source="vote-nq")  # same bar, another strategy
+    again = trading.rejected(BUY, 1, source="sma-nq")
+
+    assert other.status is OrderStatus.FILLED
+    assert again.startswith("duplicate: the same order (buy 1 NQ market day)")
+
+
 def test_a_preview_counts_toward_neither_the_duplicate_guard_nor_the_order_rate():
     trading = desk(QUIET.model_copy(update={"duplicate_window_s": 2.0, "max_orders_per_s": 1}))
 

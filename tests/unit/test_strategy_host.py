@@ -607,13 +607,13 @@ def test_the_report_lists_instances_with_their_counts(tmp_path):
     json.dumps(report)  # the headless report is JSON
 
 
-@pytest.mark.parametrize("bad", [{"instance_id": "has space"}, {"symbols": ()},
+@pytest.mark.parametrize("bad", [{"instance_id": "has space"}, {"allocation": -5},
                                  {"timeframes": ("7q",)}])
 def test_bad_instance_settings_name_the_field(bad):
     from workstation.strategies.instances import InstanceSettings
 
     data = {"instance_id": "ok", "strategy": "Recorder", "symbols": ("NQ",), **bad}
-    with pytest.raises(InstanceError, match=r"strategy instance .*: (instance_id|symbols|"
+    with pytest.raises(InstanceError, match=r"strategy instance .*: (instance_id|allocation|"
                                             r"timeframes)"):
         InstanceSettings.from_dict(data)
 
@@ -655,3 +655,72 @@ def test_what_an_instance_holds_comes_back_after_a_restart(tmp_path):
 
     run(first())
     assert run(second()) == {"NQ": 3.0}
+
+
+def test_an_order_that_reverses_the_position_is_an_entry_for_the_instance_rules(tmp_path):
+    write_plugin(tmp_path / "plugins", "flipper.py", """
+        from workstation.strategy import Strategy
+
+        class Flipper(Strategy):
+            name = "Flipper"
+
+            def on_bar(self, bar):
+                if bar.close < bar.open:
+                    self.sell(bar.symbol, 1)
+                else:
+                    self.buy(bar.symbol, 2)  # from short 1 to long 1
+    """)
+    pct = instance("f", "Flipper", risk=InstanceRisk(stop_pct=0.1))
+
+    async def scenario():
+        desk = await open_desk(tmp_path, pct).start()
+        desk.trade(20_000.0)
+        desk.bar(0, 20_010, 20_011, 19_999, 20_000)  # down: sell 1
+        desk.bar(1, 20_000, 20_011, 19_999, 20_010)  # up: buy 2 reverses to long 1
+        await desk.stop()
+        return desk
+
+    desk = run(scenario())
+    entries = [u.intent for u in desk.updates
+               if u.status is OrderStatus.ACCEPTED and not u.intent.parent_id]
+    # both get the instance's 0.1% stop from the last price 20,000: 20,020 and 19,980
+    assert [(i.side, i.qty, i.bracket.stop_loss) for i in entries] == [
+        (OrderSide.SELL, 1, 20_020.0), (OrderSide.BUY, 2, 19_980.0)]
+    assert desk.ctx("f").positions == {"NQ": 1.0}
+
+
+def test_an_instance_without_symbols_takes_the_strategy_defaults(tmp_path):
+    write_plugin(tmp_path / "plugins", "recorder.py", RECORDER.replace(
+        'version = "2.1"', 'version = "2.1"\n        symbols = ("ES", "NQ")'))
+
+    async def scenario():
+        desk = await open_desk(tmp_path, instance("rec", "Recorder", symbols=())).start()
+        await desk.stop()
+        return desk.ctx("rec").settings.symbols
+
+    assert run(scenario()) == ("ES", "NQ")
+
+
+def test_warm_up_length_can_follow_the_parameters(tmp_path):
+    write_plugin(tmp_path / "plugins", "slow.py", """
+        from workstation.strategy import Param, Strategy
+
+        class Slow(Strategy):
+            name = "Slow"
+            length = Param(3, min=1, max=50)
+
+            def warmup_bars(self):
+                return self.length - 1
+
+            def on_bar(self, bar):
+                self.state.setdefault("warm", []).append(bar.close)
+    """)
+
+    async def scenario():
+        desk = await open_desk(tmp_path).start()
+        desk.bars([1.0, 2.0, 3.0, 4.0])
+        await desk.host.add(instance("s", "Slow", params={"length": 4}))
+        await desk.stop()
+        return desk.ctx("s").state["warm"]
+
+    assert run(scenario()) == [2.0, 3.0, 4.0]

@@ -191,8 +191,7 @@ class RiskGate:
                                             f"{limits.max_risk_pct:g}% of equity "
                                             f"({allowed:,.2f})",
                                 {"risk": risk, "allowed": allowed})
-        key = (intent.symbol, intent.side, intent.qty, intent.type, intent.limit_price,
-               intent.stop_price)
+        key = _duplicate_key(intent)
         window = int(limits.duplicate_window_s * NS_PER_SECOND)
         seen = self._recent.get(key)
         if window and seen is not None and now - seen < window:
@@ -306,9 +305,7 @@ class RiskGate:
         return intent.qty * price * inst.point_value
 
     def _remember(self, intent: OrderIntent, now: int) -> None:
-        key = (intent.symbol, intent.side, intent.qty, intent.type, intent.limit_price,
-               intent.stop_price)
-        self._recent[key] = now
+        self._recent[_duplicate_key(intent)] = now
         if len(self._recent) > 1_000:
             cutoff = now - 60 * NS_PER_SECOND
             self._recent = {k: t for k, t in self._recent.items() if t >= cutoff}
@@ -319,3 +316,10 @@ def _over(status: RuleStatus, projected: float, detail: str) -> Rejected:
     return Rejected(status.rule, f"{status.label.lower()} {status.value:,.2f} of "
                                  f"{status.limit:,.2f} limit: {detail}",
                     {"value": status.value, "limit": status.limit, "projected": projected})
+
+
+def _duplicate_key(intent: OrderIntent) -> tuple[object, ...]:
+    """What makes two orders the same: per source, so two strategies (or a strategy and
+    the trader) acting on the same bar are not mistaken for a double click."""
+    return (intent.source, intent.symbol, intent.side, intent.qty, intent.type,
+            intent.limit_price, intent.stop_price)

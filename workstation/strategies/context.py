@@ -249,7 +249,8 @@ class StrategyContext:
         if not self._may_act(what):
             return None
         held = self.position(symbol)
-        entry = abs(held + side.sign * qty) > abs(held) + _EPS
+        after = held + side.sign * qty
+        entry = abs(after) > abs(held) + _EPS or held * after < 0  # grows, or reverses
         if entry:
             refusal = self._instance_rules(inst, side, qty, held)
             if refusal:

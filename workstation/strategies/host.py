@@ -155,19 +155,27 @@ class StrategyHost:
         return ctx
 
     # -- managing instances ----------------------------------------------------------------
-    def validate(self, settings: InstanceSettings) -> InstanceSettings:
-        """Check an instance against its strategy and the instruments; fill default params."""
+    def validate(self, settings: InstanceSettings, *,
+                 drop_unknown: bool = False) -> InstanceSettings:
+        """Check an instance against its strategy and the instruments; fill default params.
+        ``drop_unknown``: forget parameters the strategy no longer declares (a new version
+        of its file) instead of refusing them."""
         offered = self.catalog.strategies.get(settings.strategy)
         where = f"strategy instance {settings.instance_id}"
         if offered is None:
             raise InstanceError(f"{where}: unknown strategy {settings.strategy!r} (loaded: "
                                 f"{', '.join(self.catalog.names()) or 'none'})")
+        if not settings.symbols:
+            settings = settings.model_copy(update={"symbols": tuple(offered.cls.symbols)})
         unknown = [s for s in settings.symbols if s not in self.services.instruments]
         if unknown:
             raise InstanceError(f"{where}: unknown instruments {', '.join(unknown)}")
         declared = offered.cls.declared_params()
         extra = sorted(set(settings.params) - set(declared))
-        if extra:
+        if extra and drop_unknown:
+            log.warning("%s: %s no longer has parameter %s; dropped", where, offered.name,
+                        ", ".join(extra))
+        elif extra:
             raise InstanceError(f"{where}: {offered.name} has no parameter "
                                 f"{', '.join(extra)}")
         params = {}
@@ -259,10 +267,24 @@ class StrategyHost:
         for symbol in ctx.symbols:
             for timeframe in ctx.timeframes:
                 services.bars.add(services.instruments[symbol], timeframe)
-        warmup = await self._warmup_bars(ctx)
-        ctx.strategy = ctx.offered.cls(ctx, dict(ctx.settings.params))
+        try:
+            settings = self.validate(ctx.settings, drop_unknown=True)
+        except InstanceError as exc:
+            ctx.wanted = status
+            self._set_status(ctx, InstanceStatus.ERROR, str(exc))
+            return
+        if settings != ctx.settings:
+            ctx.settings = settings
+            self._persist(ctx)
+        ctx.strategy = strategy = ctx.offered.cls(ctx, dict(settings.params))
         ctx.status, ctx.reason = status, ""
         ctx.failures = 0
+        try:
+            count = int(strategy.warmup_bars())
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            ctx.disable(f"warmup_bars failed: {type(exc).__name__}: {exc}")
+            return
+        warmup = await self._warmup_bars(ctx, count)
         if ctx.call("on_start") and warmup:
             ctx.warming_up = True
             for bar in warmup:
@@ -287,8 +309,7 @@ class StrategyHost:
         ctx.status = InstanceStatus.STOPPED
         self._index()
 
-    async def _warmup_bars(self, ctx: StrategyContext) -> list[Bar]:
-        count = ctx.offered.cls.warmup
+    async def _warmup_bars(self, ctx: StrategyContext, count: int) -> list[Bar]:
         if count <= 0:
             return []
         bars: list[Bar] = []

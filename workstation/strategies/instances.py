@@ -52,7 +52,7 @@ class InstanceSettings(_Strict):
                                       pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     strategy: Annotated[str, Field(min_length=1)]
     params: dict[str, Any] = Field(default_factory=dict)
-    symbols: Annotated[tuple[str, ...], Field(min_length=1)]
+    symbols: tuple[str, ...] = ()  # empty: the strategy's own default symbols
     timeframes: Annotated[tuple[str, ...], Field(min_length=1)] = ("1m",)
     allocation: Annotated[float, Field(gt=0)] | None = None  # capital it may hold
     window_start: time | None = None  # entries only inside the window (exchange time)
