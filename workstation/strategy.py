@@ -41,14 +41,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from workstation.model import Bar, Direction, Instrument, Signal, Tick
-from workstation.orders import Fill, OrderSide, OrderUpdate
+from workstation.orders import Fill, OrderSide, OrderStatus, OrderUpdate
 from workstation.portfolio import AccountView, PositionView
 
 if TYPE_CHECKING:
     from workstation.strategies.context import OpenTrade, StrategyContext
 
-__all__ = ["API_VERSION", "Bar", "Direction", "Fill", "OrderSide", "OrderUpdate", "Param",
-           "ParamError", "Signal", "Strategy", "Tick"]
+__all__ = ["API_VERSION", "Bar", "Direction", "Fill", "OrderSide", "OrderStatus", "OrderUpdate",
+           "Param", "ParamError", "Signal", "Strategy", "Tick"]
 
 API_VERSION = 1
 """Bumped when the API changes incompatibly; a plugin declaring another is refused."""
