@@ -26,6 +26,7 @@ from ui.panels.chart import DISPLAY_ZONE, ChartPanel
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
 from ui.panels.risk import RiskIndicator, RiskPanel, worst
+from ui.panels.strategies import StrategiesPanel
 from ui.panels.tables import price_sample
 from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
@@ -40,12 +41,12 @@ from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType, O
 from workstation.risk.events import KillSwitchChanged
 
 LAYOUT_FILE = "ui.ini"
-LAYOUT_VERSION = 3  # 2: trades, orders and account; 3: risk (older saved layouts are ignored)
+LAYOUT_VERSION = 4  # 2: trades, orders, account; 3: risk; 4: strategies (older ones are ignored)
 NOTICE_MS = 8_000
 # View menu order and Alt+N: the first three keep the numbers they had before trading
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
           ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
-          ("risk", "Risk"))
+          ("risk", "Risk"), ("strategies", "Strategies"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
 
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
                                     lambda: bridge.uncommitted_fills <= 0, price)
         self.risk_panel = RiskPanel(engine.risk, engine.kill_switch, engine.clock.now_ns,
                                     lambda: bridge.uncommitted_fills <= 0)
+        self.strategies_panel = StrategiesPanel(engine.strategies, list(instruments),
+                                                home / "plugins")
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.docks = {
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
             "orders": self._dock("dock.orders", "Orders", self.orders),
             "account": self._dock("dock.account", "Account", self.account),
             "risk": self._dock("dock.risk", "Risk", self.risk_panel),
+            "strategies": self._dock("dock.strategies", "Strategies", self.strategies_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
         }
         self._default_layout()
@@ -109,6 +113,7 @@ class MainWindow(QMainWindow):
         bridge.log_records.connect(self.log_panel.append)
         bridge.trading_events.connect(self._on_trading_events)
         self.orders.message.connect(self.notify)
+        self.strategies_panel.message.connect(self.notify)
         symbol = str(self._settings.value("chart/symbol", next(iter(instruments))))
         timeframe = str(self._settings.value("chart/timeframe", "1m"))
         if symbol not in instruments:
@@ -143,10 +148,12 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(docks["trades"], docks["orders"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(docks["orders"], docks["log"])
         self.tabifyDockWidget(docks["account"], docks["risk"])
+        self.tabifyDockWidget(docks["trades"], docks["strategies"])
         for dock in docks.values():
             dock.setFloating(False)
             dock.show()
         docks["orders"].raise_()
+        docks["trades"].raise_()
         docks["account"].raise_()
         width = 1440
         watch = min(self.watchlist.preferred_width(), 700)
@@ -202,6 +209,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("chart_prev_tf", "Previous timeframe", "&Chart", "["),
             lambda: self._step_timeframe(-1))
         self._register_trade_actions()
+        self.strategies_panel.register_actions(self.actions)
         if isinstance(self.engine.feed, ReplayFeed):
             self._register_replay_actions(self.engine.feed)
         add(ActionSpec("about", "&About Bracket", "&Help"), self._about)
@@ -266,7 +274,8 @@ class MainWindow(QMainWindow):
                   "trades": self.trades.active_table, "excursion": self.trades.chart.plot,
                   "orders": self.orders.working_table,
                   "account": self.account.positions_table, "log": self.log_panel.text,
-                  "risk": self.risk_panel.rules_table}[dock_id]
+                  "risk": self.risk_panel.rules_table,
+                  "strategies": self.strategies_panel.table}[dock_id]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # -- trading commands (all through the router) --------------------------------------

@@ -724,3 +724,23 @@ def test_warm_up_length_can_follow_the_parameters(tmp_path):
         return desk.ctx("s").state["warm"]
 
     assert run(scenario()) == [2.0, 3.0, 4.0]
+
+
+def test_new_settings_are_checked_whole_before_the_instance_is_touched(tmp_path):
+    write_plugin(tmp_path / "plugins", "recorder.py", RECORDER)
+
+    async def scenario():
+        desk = await open_desk(tmp_path, instance("rec", "Recorder")).start()
+        ctx = desk.ctx("rec")
+        bad = ctx.settings.model_copy(update={"allocation": -5.0})  # skips pydantic's checks
+        try:
+            await desk.host.update_settings(bad)
+        except InstanceError as exc:
+            problem = str(exc)
+        seen = (ctx.status, ctx.settings.allocation, ctx.state["starts"])
+        await desk.stop()
+        return problem, seen
+
+    problem, seen = run(scenario())
+    assert problem == "strategy instance rec: allocation: Input should be greater than 0"
+    assert seen == (InstanceStatus.RUNNING, None, 1)  # still running, untouched

@@ -112,6 +112,7 @@ class StrategyHost:
                 await self._restore(item)
         if watch:
             self._watcher.start()
+        self._changed()
 
     async def stop(self) -> None:
         """Shutdown: on_stop for every active instance; their stored status stays, so a
@@ -160,6 +161,8 @@ class StrategyHost:
         """Check an instance against its strategy and the instruments; fill default params.
         ``drop_unknown``: forget parameters the strategy no longer declares (a new version
         of its file) instead of refusing them."""
+        # settings built with model_copy(update=...) skip pydantic's checks: check them all
+        settings = InstanceSettings.from_dict(settings.model_dump())
         offered = self.catalog.strategies.get(settings.strategy)
         where = f"strategy instance {settings.instance_id}"
         if offered is None:
@@ -562,9 +565,16 @@ class StrategyHost:
         """Called after any change an instance list would show (UI refresh)."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _changed(self) -> None:
-        for listener in self._listeners:
-            listener()
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a display's failure must not break the engine's handlers
+                log.exception("strategy host listener %r failed", listener)
 
     @property
     def problems(self) -> list[PluginProblem]:
