@@ -110,6 +110,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         metavar='"NAME[@SYM,SYM]"',
                         help="run a strategy plugin (default parameters) on these symbols "
                              "(default: its own); repeatable")
+    parser.add_argument("--auto-approve", action="store_true",
+                        help="approve every confirmed signal setup without a click")
     parser.add_argument("--smoke", action="store_true",
                         help="GUI self-test: stream, screenshot, print a JSON summary, exit")
     parser.add_argument("--screenshot", type=Path, default=None, help="save the main window here")
@@ -141,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             return _import(home, settings, args)
         if args.replay is not None:
             settings = _without_tick_storage(settings)
+        if getattr(args, "auto_approve", False):
+            settings = settings.model_copy(update={"signals": settings.signals.model_copy(
+                update={"auto_approve": ("*",)})})
         if args.headless:
             return asyncio.run(_headless(home, settings, args))
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand

@@ -19,6 +19,7 @@ from workstation.bars import Timeframe
 from workstation.model import AssetClass, Instrument
 from workstation.risk.settings import RiskSettings
 from workstation.sessions import SCHEDULE_NAMES
+from workstation.signals.settings import SignalSettings
 from workstation.strategies.instances import InstanceSettings
 
 HOME_ENV = "BRACKET_HOME"
@@ -160,6 +161,7 @@ class Settings(_Strict):
     paper: PaperSettings = PaperSettings()
     risk: RiskSettings = RiskSettings()
     strategies: StrategiesSettings = StrategiesSettings()
+    signals: SignalSettings = SignalSettings()
 
     @field_validator("timeframes")
     @classmethod
@@ -183,6 +185,9 @@ class Settings(_Strict):
             if unknown:
                 raise ValueError(f"strategies.instances {instance.instance_id} names unknown "
                                  f"instruments: {', '.join(unknown)}")
+        unknown = [s for s in self.signals.rules if s not in symbols]
+        if unknown:
+            raise ValueError(f"signals.rules names unknown instruments: {', '.join(unknown)}")
         unknown = [s for s in self.paper.per_instrument if s not in symbols]
         if unknown:
             raise ValueError(f"paper.per_instrument names unknown instruments: "

@@ -22,12 +22,14 @@ from workstation.feeds.base import Backpressure, DataFeed
 from workstation.feeds.sim import SimFeed, default_start_ns
 from workstation.market import MarketState
 from workstation.metrics import LoopLagMonitor
-from workstation.model import NS_PER_SECOND, Bar, Instrument, ns_to_datetime
+from workstation.model import NS_PER_SECOND, Bar, Instrument, Signal, ns_to_datetime
 from workstation.orders import Fill, OrderUpdate
 from workstation.portfolio import AccountReset, Portfolio
 from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
 from workstation.risk.monitor import RiskSnapshot
 from workstation.risk.wiring import build_risk
+from workstation.signals.engine import SignalEngine
+from workstation.signals.webhook import AlertServer, BadAlert
 from workstation.store import Store, open_store
 from workstation.store.journal import Journal, restore
 from workstation.store.writer import StoreWriter
@@ -97,6 +99,7 @@ class Engine:
         self._build_trading(settings, demo)
         self._build_strategies(settings, home, plugin_folders)
         self._extra_instances = strategies or []
+        self.alerts: AlertServer | None = None
         self._restored_fills: list[Fill] = []
         self._feed_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0
@@ -123,6 +126,9 @@ class Engine:
         self.router, self.risk, self.kill_switch = risk.router, risk.monitor, risk.kill_switch
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                    self.clock, settings.paper.break_even_r or None)
+        self.signals = SignalEngine(settings.signals, instruments, self.bus, self.clock,
+                                    self.market, self.bars, self.router, self.portfolio,
+                                    self.trades)
         self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,
                                self.trades.trade_by_id, risk_state=self._risk_state)
         self.restored_history: list[object] = []  # compliance events from earlier runs
@@ -160,6 +166,30 @@ class Engine:
                 log.error("%s", exc)
                 host.stored_problems.append(str(exc))
 
+    async def _start_alert_endpoint(self) -> None:
+        """The optional local endpoint for TradingView-style alerts (127.0.0.1, token)."""
+        settings = self.settings.signals.webhook
+        if not settings.enabled:
+            return
+        signals = self.signals
+
+        def submit(signal: Signal) -> dict[str, object]:
+            record = signals.submit(signal)
+            return {"id": record.id, "state": record.state.value,
+                    "reason": record.history[-1].reason}
+
+        def refused(bad: BadAlert) -> None:
+            signals.refused_alert(bad.ts_ns, bad.remote, bad.status, bad.message,
+                                  bad.body_excerpt)
+
+        self.alerts = AlertServer(settings, self.instruments, submit, self.clock.now_ns, refused)
+        try:
+            await self.alerts.start()
+        except OSError as exc:
+            self.alerts = None
+            log.error("the alert endpoint could not start on %s:%d: %s", settings.host,
+                      settings.port, exc.strerror or exc)
+
     def _risk_state(self) -> dict[str, Any]:
         kill = self.kill_switch
         return {"kill_switch": {"active": kill.active, "reason": kill.reason,
@@ -191,6 +221,7 @@ class Engine:
         store = self.store
         found = await self.writer.call(lambda: restore(store))
         self.restored_history = found.risk_history
+        self.signals.restore(found.signals, found.signal_count + 1)
         if found.starting_cash is None:
             cash, now = self.portfolio.starting_cash, self.clock.now_ns()
             await self.writer.call(lambda: self.journal.open_account(cash, now))
@@ -237,6 +268,7 @@ class Engine:
             await self._restore_trading()
             self.writer.start()
         await self._start_strategies()
+        await self._start_alert_endpoint()
         self.journal.start()
         self.lag.start()
         self._wall_start = time.perf_counter()
@@ -277,6 +309,8 @@ class Engine:
             with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
         self.lag.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         await self.strategies.stop()
         await self.journal.drain()
         if self.writer is not None:
@@ -312,7 +346,7 @@ class Engine:
             "fills": [_rounded(asdict(f)) for f in self._fills],
             "trades": [_rounded(t.as_dict()) for t in self.trades.closed],
             "active_trades": [t.trade_id for t in self.trades.active()],
-            "signals": [],
+            "signals": self.signals.report(),
             "plugins": {key: value for key, value in self.strategies.report().items()
                         if key in ("loaded", "errors")},
             "strategies": self.strategies.report()["instances"],

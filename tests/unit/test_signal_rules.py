@@ -504,7 +504,7 @@ def full_record() -> SignalRecord:
     record.setup = long_setup()
     record.bars_waited = 2
     record.confirm_bar = LONG_BARS[3]
-    record.order_client_id = "sig-1-entry"
+    record.order_client_ids = ["sig-1-1", "sig-1-2"]
     record.trade_id = "T-7"
     record.exit_reason = "target"
     record.gate_verdict = "approved"

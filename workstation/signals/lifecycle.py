@@ -89,7 +89,7 @@ class SignalRecord:
     setup: TradeSetup | None = None
     bars_waited: int = 0
     confirm_bar: Bar | None = None
-    order_client_id: str | None = None
+    order_client_ids: list[str] = field(default_factory=list)  # one bracket per target
     trade_id: str | None = None
     exit_reason: str | None = None
     gate_verdict: str = ""
@@ -137,7 +137,7 @@ class SignalRecord:
             "qty": setup.qty if setup else None,
             "bars_waited": self.bars_waited,
             "gate_verdict": self.gate_verdict,
-            "order_client_id": self.order_client_id,
+            "order_client_ids": list(self.order_client_ids),
             "trade_id": self.trade_id,
             "exit_reason": self.exit_reason,
         }
@@ -157,7 +157,7 @@ def record_to_json(record: SignalRecord) -> str:
         "setup": _setup_out(record.setup),
         "bars_waited": record.bars_waited,
         "confirm_bar": _bar_out(record.confirm_bar),
-        "order_client_id": record.order_client_id,
+        "order_client_ids": list(record.order_client_ids),
         "trade_id": record.trade_id,
         "exit_reason": record.exit_reason,
         "gate_verdict": record.gate_verdict,
@@ -182,7 +182,7 @@ def record_from_json(text: str) -> SignalRecord:
                      for state, ts, reason in data["history"]],
             setup=_setup_in(data["setup"]), bars_waited=data["bars_waited"],
             confirm_bar=_bar_in(data["confirm_bar"]),
-            order_client_id=data["order_client_id"], trade_id=data["trade_id"],
+            order_client_ids=list(data["order_client_ids"]), trade_id=data["trade_id"],
             exit_reason=data["exit_reason"], gate_verdict=data["gate_verdict"],
             confirmed_ts=data["confirmed_ts"], approved_ts=data["approved_ts"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -35,6 +35,13 @@ from workstation.orders import (
 )
 from workstation.portfolio import AccountReset
 from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
+from workstation.signals.events import AlertRefused, SignalChanged
+from workstation.signals.lifecycle import (
+    SignalRecord,
+    SignalState,
+    record_from_json,
+    record_to_json,
+)
 from workstation.store.database import Store
 from workstation.store.writer import StoreWriter
 from workstation.trades import ActiveTrade, TradeChanged, TradeClosed
@@ -58,6 +65,8 @@ class Restored:
     trades: list[ActiveTrade] = field(default_factory=list)
     risk_state: dict[str, Any] | None = None  # kill switch and the rules' running numbers
     risk_history: list[object] = field(default_factory=list)  # the latest compliance events
+    signals: list[SignalRecord] = field(default_factory=list)  # open ones (not yet closed)
+    signal_count: int = 0
     trade_count: int = 0  # all epochs: ids keep counting up
     fill_count: int = 0
 
@@ -83,7 +92,8 @@ class Journal:
         self.commits = 0
         self.failures = 0
         for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed, AccountReset,
-                     RiskLevelChanged, KillSwitchChanged, OrderBlocked):
+                     RiskLevelChanged, KillSwitchChanged, OrderBlocked, SignalChanged,
+                     AlertRefused):
             bus.subscribe(kind, self._record, f"Journal.{kind.__name__}")
 
     def start(self) -> None:
@@ -141,8 +151,9 @@ class Journal:
 
     # -- rows ----------------------------------------------------------------------------
     def _rows(self, events: list[object]) -> dict[str, list[tuple[Any, ...]]]:
-        rows: dict[str, list[tuple[Any, ...]]] = {"orders": [], "events": [], "fills": [],
-                                                  "trades": [], "risk": [], "risk_state": []}
+        rows: dict[str, list[tuple[Any, ...]]] = {
+            "orders": [], "events": [], "fills": [], "trades": [], "risk": [],
+            "risk_state": [], "signals": [], "signal_events": [], "alerts": []}
         order_ids: dict[str, None] = {}
         trade_ids: dict[str, None] = {}
         for event in events:
@@ -161,6 +172,15 @@ class Journal:
                 rule = getattr(event, "rule", "") or getattr(event, "scope", "")
                 rows["risk"].append((event.ts, type(event).__name__, rule,
                                      json.dumps(asdict(event))))
+            elif isinstance(event, SignalChanged):
+                record = event.record
+                rows["signals"].append((record.id, record.signal.symbol, record.state,
+                                        record.history[-1].ts, record_to_json(record)))
+                rows["signal_events"].extend((record.id, step.state, step.ts, step.reason)
+                                             for step in event.new)
+            elif isinstance(event, AlertRefused):
+                rows["alerts"].append((event.ts, event.remote, event.status, event.message,
+                                       event.body))
             elif isinstance(event, TradeClosed):
                 trade_ids.pop(event.record.trade_id, None)
                 record = event.record
@@ -210,6 +230,7 @@ def restore(store: Store) -> Restored:
     """Read the current account epoch back: fills, working orders, active trades."""
     found = Restored()
     with store.transaction() as conn:
+        found.signals, found.signal_count = _open_signals(conn)
         row = conn.execute(text("SELECT epoch, starting_cash FROM account "
                                 "ORDER BY epoch DESC LIMIT 1")).first()
         if row is None:
@@ -239,6 +260,22 @@ def restore(store: Store) -> Restored:
         found.risk_state = json.loads(state) if state else None
         found.risk_history = _risk_history(conn)
     return found
+
+
+def _open_signals(conn: Connection) -> tuple[list[SignalRecord], int]:
+    """Signals not finished yet, oldest first, and how many signals there ever were (ids
+    keep counting up). A row that no longer reads is reported and left in place."""
+    open_states = [s.value for s in SignalState if not s.terminal]
+    records = []
+    rows = conn.execute(text("SELECT signal_id, data FROM signals WHERE state IN "
+                             f"({', '.join(repr(s) for s in open_states)}) ORDER BY rowid"))
+    for signal_id, data in rows:
+        try:
+            records.append(record_from_json(data))
+        except ValueError as exc:
+            log.error("stored signal %s cannot be read: %s", signal_id, exc)
+    count = int(conn.execute(text("SELECT COUNT(*) FROM signals")).scalar() or 0)
+    return records, count
 
 
 RISK_HISTORY_ROWS = 500
@@ -275,6 +312,15 @@ def _write_rows(conn: Connection, rows: dict[str, list[tuple[Any, ...]]]) -> Non
     if rows["risk"]:
         conn.exec_driver_sql("INSERT INTO risk_events (ts, kind, rule, data) VALUES (?, ?, ?, ?)",
                              rows["risk"])
+    if rows["signals"]:
+        conn.exec_driver_sql("INSERT OR REPLACE INTO signals (signal_id, symbol, state, "
+                             "updated_ts, data) VALUES (?, ?, ?, ?, ?)", rows["signals"])
+    if rows["signal_events"]:
+        conn.exec_driver_sql("INSERT INTO signal_events (signal_id, state, ts, reason) "
+                             "VALUES (?, ?, ?, ?)", rows["signal_events"])
+    if rows["alerts"]:
+        conn.exec_driver_sql("INSERT INTO refused_alerts (ts, remote, status, message, body) "
+                             "VALUES (?, ?, ?, ?, ?)", rows["alerts"])
     if rows["risk_state"]:
         conn.exec_driver_sql("INSERT OR REPLACE INTO risk_state (id, data) VALUES (1, ?)",
                              rows["risk_state"][-1:])

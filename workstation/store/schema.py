@@ -142,6 +142,32 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             seen_ts INTEGER NOT NULL
         )""",
     ]),
+    (6, "signals: each signal's record and every transition; refused alerts", [
+        """CREATE TABLE signals (
+            signal_id TEXT PRIMARY KEY,
+            symbol TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX ix_signals_state ON signals (state)",
+        """CREATE TABLE signal_events (
+            id INTEGER PRIMARY KEY,
+            signal_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            reason TEXT NOT NULL
+        )""",
+        "CREATE INDEX ix_signal_events_signal ON signal_events (signal_id, id)",
+        """CREATE TABLE refused_alerts (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            remote TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            message TEXT NOT NULL,
+            body TEXT NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
