@@ -344,7 +344,9 @@ class TradeTracker:
                 order is not None and order.type in (OrderType.STOP, OrderType.TRAILING_STOP)
                 and order.intent.parent_id is not None):
             return ExitReason.BREAK_EVEN if trade.break_even_ts is not None else ExitReason.STOP
-        if fill.order_id == trade.target_order_id:
+        if fill.order_id == trade.target_order_id or (
+                order is not None and order.type is OrderType.LIMIT
+                and order.intent.parent_id is not None):  # any bracket's take-profit
             return ExitReason.TARGET
         return ExitReason.MANUAL
 

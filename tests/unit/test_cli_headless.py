@@ -219,3 +219,28 @@ def test_a_headless_run_with_strategies_reports_plugins_and_their_instances(tmp_
     # 15 simulated minutes from the open: 15 one-minute NQ bars, and 15 of ES too
     assert instances["sma-crossover-nq"]["bars"] == 15
     assert instances["momentum-signals-nq-es"]["bars"] == 30
+
+
+def test_a_headless_run_with_auto_approval_takes_signals_through_to_trades(tmp_path):
+    result = bracket("--home", str(tmp_path / "home"), "run", "--headless", "--seconds", "7200",
+                     "--seed", "3", "--start", "2026-11-20", "--no-demo", "--strategy",
+                     "Momentum signals@NQ,ES", "--auto-approve", "--report", "run.json",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    signals = report["signals"]
+    assert signals, "the momentum strategy emitted no signal"
+    for record in signals:
+        assert set(record) >= {"id", "symbol", "direction", "source", "state", "history",
+                               "entry", "stop"}
+        assert record["source"] == "momentum-signals-nq-es"
+        path = [step["state"] for step in record["history"]]
+        assert path[0] == "received" and path[-1] == record["state"]
+        if "confirmed" in path and "awaiting_approval" in path:
+            assert record["entry"] is not None and record["stop"] is not None
+    closed = [r for r in signals if r["state"] == "closed"]
+    assert closed, "no signal went all the way to a closed trade"
+    assert [s["state"] for s in closed[0]["history"]][-4:] == [
+        "awaiting_approval", "approved", "active", "closed"]
+    assert len(report["trades"]) >= 1
+    assert {t["source"] for t in report["trades"]} == {"momentum-signals-nq-es"}

@@ -320,6 +320,7 @@ def _over(status: RuleStatus, projected: float, detail: str) -> Rejected:
 
 def _duplicate_key(intent: OrderIntent) -> tuple[object, ...]:
     """What makes two orders the same: per source, so two strategies (or a strategy and
-    the trader) acting on the same bar are not mistaken for a double click."""
+    the trader) acting on the same bar are not mistaken for a double click; and with their
+    brackets, so a setup's one bracket per target is not either."""
     return (intent.source, intent.symbol, intent.side, intent.qty, intent.type,
-            intent.limit_price, intent.stop_price)
+            intent.limit_price, intent.stop_price, intent.bracket)

@@ -351,10 +351,11 @@ class SignalEngine:
     def on_order(self, update: OrderUpdate) -> None:
         signal_id = self._entries.get(update.client_order_id)
         record = self.records.get(signal_id) if signal_id else None
-        if record is None or record.state is not S.APPROVED or not update.status.terminal:
+        if record is None or record.state is not S.APPROVED:
             return
-        if update.status is OrderStatus.FILLED or update.filled_qty > 0:
-            return
+        if update.status not in (OrderStatus.CANCELED, OrderStatus.EXPIRED) or \
+                update.filled_qty > 0:
+            return  # a refusal at submit is the approval's to report
         alive = [cid for cid in record.order_client_ids if cid != update.client_order_id
                  and self._router_working(cid)]
         if not alive:
