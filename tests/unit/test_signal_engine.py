@@ -52,7 +52,7 @@ def states(record) -> list[str]:
     return [step.state.value for step in record.history]
 
 
-def long_setup_bars(desk: StrategyDesk) -> tuple[Bar, Bar]:
+def long_setup_bars(desk: StrategyDesk) -> Bar:
     """m0 context; m1 the signal bar (high 21,006, low 20,990); m2 bullish but closes below
     the signal high; m3 bullish, closes 21,010 above 21,006: confirms. Lowest low of the
     range m1..m3 is m2's 20,986, below m1's 20,990 and m3's 20,995: a pivot low."""
@@ -60,7 +60,7 @@ def long_setup_bars(desk: StrategyDesk) -> tuple[Bar, Bar]:
     desk.bar(0, 21_000, 21_004, 20_996, 21_002)
     signal_bar = desk.bar(1, 21_002, 21_006, 20_990, 20_994)
     desk.trade(20_994.0)
-    return signal_bar, signal_bar
+    return signal_bar
 
 
 def submit(desk: StrategyDesk, direction: Direction, bar: Bar | None, price: float | None,
@@ -73,7 +73,7 @@ def submit(desk: StrategyDesk, direction: Direction, bar: Bar | None, price: flo
 def test_a_long_confirms_on_a_bullish_bar_closing_above_the_signal_high(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path).start()
-        signal_bar, _ = long_setup_bars(desk)
+        signal_bar = long_setup_bars(desk)
         record = submit(desk, LONG, signal_bar, 20_994.0)
         desk.bar(2, 20_994, 21_000, 20_986, 20_998)  # bullish, 20,998 < 21,006: waits
         after_m2 = (record.state, record.bars_waited)
@@ -139,7 +139,7 @@ def test_without_a_pivot_the_stop_goes_under_the_first_bearish_bar_of_the_range(
 def test_a_bearish_bar_closing_above_the_signal_high_does_not_confirm(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path).start()
-        signal_bar, _ = long_setup_bars(desk)
+        signal_bar = long_setup_bars(desk)
         record = submit(desk, LONG, signal_bar, 20_994.0)
         desk.bar(2, 21_012, 21_014, 21_007, 21_008)  # closes above 21,006 but bearish
         await desk.stop()
@@ -152,7 +152,7 @@ def test_a_bearish_bar_closing_above_the_signal_high_does_not_confirm(tmp_path):
 def test_a_pending_signal_expires_after_the_configured_number_of_bars(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path).start()
-        signal_bar, _ = long_setup_bars(desk)
+        signal_bar = long_setup_bars(desk)
         record = submit(desk, LONG, signal_bar, 20_994.0)
         for minute in (2, 3):
             desk.bar(minute, 20_994, 21_000, 20_990, 20_996)
@@ -169,7 +169,7 @@ def test_a_pending_signal_expires_after_the_configured_number_of_bars(tmp_path):
 def test_open_signals_expire_at_the_session_close(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path).start()
-        signal_bar, _ = long_setup_bars(desk)
+        signal_bar = long_setup_bars(desk)
         record = submit(desk, LONG, signal_bar, 20_994.0)
         desk.clock.advance_to(NQ_CLOSE - MINUTE)
         before = record.state
@@ -186,7 +186,7 @@ def test_open_signals_expire_at_the_session_close(tmp_path):
 def test_an_opposing_signal_cancels_the_open_one(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path).start()
-        signal_bar, _ = long_setup_bars(desk)
+        signal_bar = long_setup_bars(desk)
         first = submit(desk, LONG, signal_bar, 20_994.0)
         second = submit(desk, SHORT, signal_bar, 20_994.0)
         await desk.stop()
@@ -202,7 +202,7 @@ def test_an_opposing_signal_cancels_the_open_one(tmp_path):
 def test_signals_are_rejected_on_arrival_with_the_reason(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path).start()
-        signal_bar, _ = long_setup_bars(desk)  # the market is at 20,994
+        signal_bar = long_setup_bars(desk)  # the market is at 20,994
         kept = submit(desk, LONG, signal_bar, 20_994.0)
         reasons = [
             submit(desk, LONG, signal_bar, 20_994.0).history[-1].reason,
@@ -242,7 +242,7 @@ def test_signals_in_the_first_minutes_of_the_session_are_rejected_when_configure
 
 # -- approval, orders and trades -------------------------------------------------------------
 def confirmed_long(desk: StrategyDesk):
-    signal_bar, _ = long_setup_bars(desk)
+    signal_bar = long_setup_bars(desk)
     record = submit(desk, LONG, signal_bar, 20_994.0)
     desk.bar(2, 20_994, 21_000, 20_986, 20_998)
     desk.bar(3, 20_998, 21_012, 20_995, 21_010)
@@ -273,6 +273,7 @@ def test_approval_sends_one_bracket_per_target_at_the_next_bar_open(tmp_path):
     assert record.history[-1].reason == "entry filled 1 @ 21011 (trade T1)"
     assert record.order_client_ids == ["sig-1-1", "sig-1-2"]
     assert record.approved_ts - record.confirmed_ts == 1  # 1 ns: approved at the next trade
+    assert record.as_report()["approval_s"] == 1e-9
 
 
 def test_the_signal_closes_with_its_trade_and_the_exit_reason(tmp_path):
@@ -323,7 +324,7 @@ def test_the_trader_can_reject_a_setup(tmp_path):
 def test_setups_from_auto_approved_sources_are_sent_without_a_click(tmp_path):
     async def scenario():
         desk = await open_desk(tmp_path, auto_approve=("momentum*",)).start()
-        signal_bar, _ = long_setup_bars(desk)
+        signal_bar = long_setup_bars(desk)
         auto = submit(desk, LONG, signal_bar, 20_994.0, source="momentum-nq")
         desk.bar(2, 20_994, 21_000, 20_986, 20_998)
         desk.bar(3, 20_998, 21_012, 20_995, 21_010)

@@ -136,6 +136,8 @@ class SignalRecord:
             "targets": list(setup.targets) if setup else [],
             "qty": setup.qty if setup else None,
             "bars_waited": self.bars_waited,
+            "approval_s": (None if self.approved_ts is None or self.confirmed_ts is None
+                           else (self.approved_ts - self.confirmed_ts) / 1e9),
             "gate_verdict": self.gate_verdict,
             "order_client_ids": list(self.order_client_ids),
             "trade_id": self.trade_id,
