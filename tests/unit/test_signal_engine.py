@@ -240,6 +240,29 @@ def test_signals_in_the_first_minutes_of_the_session_are_rejected_when_configure
                                                   "session")
 
 
+def test_signals_outside_the_instrument_or_strategy_windows_are_rejected(tmp_path):
+    from datetime import time
+
+    from workstation.signals.settings import SignalRules, Window
+
+    # T0 + 2 min is 09:02 in Chicago (NQ's exchange time)
+    rules = {"NQ": SignalRules(windows=[Window(start=time(8, 30), end=time(15, 0))])}
+    strategy = {"sma-nq": [Window(start=time(9, 30), end=time(11, 0))]}
+
+    async def scenario():
+        desk = await open_desk(tmp_path, rules=rules, source_windows=strategy).start()
+        signal_bar = long_setup_bars(desk)
+        inside = submit(desk, LONG, signal_bar, 20_994.0)
+        outside = submit(desk, SHORT, signal_bar, 20_994.0, source="sma-nq")
+        await desk.stop()
+        return inside, outside
+
+    inside, outside = run(scenario())
+    assert inside.state is S.PENDING
+    assert outside.history[-1].reason == ("09:02 America/Chicago is outside sma-nq's signal "
+                                          "windows 09:30-11:00")
+
+
 # -- approval, orders and trades -------------------------------------------------------------
 def confirmed_long(desk: StrategyDesk):
     signal_bar = long_setup_bars(desk)

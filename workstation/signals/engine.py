@@ -121,7 +121,7 @@ class SignalEngine:
             if other.state in WAITING and other.signal.direction is signal.direction and \
                     other.state is not S.RECEIVED:
                 return f"duplicate of open {signal.direction} signal {other.id}"
-        problem = self._session_problem(inst, now)
+        problem = self._session_problem(inst, now, signal.source)
         if problem:
             return problem
         rules = self.settings.rules_for(inst)
@@ -138,7 +138,7 @@ class SignalEngine:
                         f"(max {rules.describe(rules.max_deviation, rules.deviation_unit)})")
         return ""
 
-    def _session_problem(self, inst: Instrument, now: int) -> str:
+    def _session_problem(self, inst: Instrument, now: int, source: str) -> str:
         try:
             session = get_schedule(inst.schedule).session_at(now)
         except SessionError as exc:
@@ -153,12 +153,15 @@ class SignalEngine:
         if now >= session.close_ns - rules.skip_last_minutes * minute:
             return (f"inside the last {rules.skip_last_minutes:g} minutes of the "
                     f"{inst.symbol} session")
-        if rules.windows:
+        for windows, whose in ((rules.windows, inst.symbol),
+                               (self.settings.source_windows.get(source, []), source)):
+            if not windows:
+                continue
             zone = exchange_zone(inst.schedule)
             local = datetime.fromtimestamp(now / NS_PER_SECOND, zone).time()
-            if not any(window.contains(local) for window in rules.windows):
-                spans = ", ".join(f"{w.start:%H:%M}-{w.end:%H:%M}" for w in rules.windows)
-                return f"{local:%H:%M} {zone.key} is outside the signal windows {spans}"
+            if not any(window.contains(local) for window in windows):
+                spans = ", ".join(f"{w.start:%H:%M}-{w.end:%H:%M}" for w in windows)
+                return f"{local:%H:%M} {zone.key} is outside {whose}'s signal windows {spans}"
         return ""
 
     def _attach_signal_bar(self, record: SignalRecord) -> None:

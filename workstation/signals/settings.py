@@ -84,6 +84,7 @@ class SignalSettings(_Strict):
     auto_approve: tuple[str, ...] = ()  # sources approved without a click; "*" for all
     notify_on_confirm: bool = True
     rules: dict[str, SignalRules] = Field(default_factory=dict)  # per instrument symbol
+    source_windows: dict[str, list[Window]] = Field(default_factory=dict)  # per strategy
     webhook: WebhookSettings = WebhookSettings()  # the local alert endpoint, off by default
 
     @field_validator("timeframe")
