@@ -75,6 +75,7 @@ class SignalEngine:
         self._portfolio = portfolio
         self._trades = trades
         self.records: dict[str, SignalRecord] = {}
+        self._open: dict[str, list[SignalRecord]] = {}  # symbol -> unfinished, oldest first
         self._ids = itertools.count(1)
         self._entries: dict[str, str] = {}  # entry client order id -> signal id
         self._session_timers: dict[str, TimerHandle] = {}
@@ -95,6 +96,7 @@ class SignalEngine:
         record = SignalRecord.received(f"sig-{next(self._ids)}", signal, now)
         self.records[record.id] = record
         problem = self._validate(signal, now)
+        self._track(record)
         if problem:
             self._move(record, S.REJECTED, problem)
             log.info("signal %s %s %s from %s rejected: %s", record.id, signal.direction,
@@ -410,11 +412,19 @@ class SignalEngine:
 
     # -- records ---------------------------------------------------------------------------
     def _open_on(self, symbol: str) -> list[SignalRecord]:
-        return [r for r in self.records.values()
-                if r.signal.symbol == symbol and r.state in OPEN]
+        """The symbol's unfinished signals (a copy: callers move them)."""
+        return list(self._open.get(symbol, ()))
+
+    def _track(self, record: SignalRecord) -> None:
+        if record.state in OPEN:
+            self._open.setdefault(record.signal.symbol, []).append(record)
 
     def _move(self, record: SignalRecord, state: SignalState, reason: str) -> Transition:
         step = record.move(state, self._clock.now_ns(), reason)
+        if state.terminal:
+            still = self._open.get(record.signal.symbol, [])
+            if record in still:
+                still.remove(record)
         self._publish(record)
         return step
 
@@ -435,6 +445,7 @@ class SignalEngine:
         self._ids = itertools.count(next_id)
         for record in records:
             self.records[record.id] = record
+            self._track(record)
             self._published[record.id] = len(record.history)
             for client_id in record.order_client_ids:
                 self._entries[client_id] = record.id
