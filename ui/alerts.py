@@ -1,6 +1,7 @@
-"""Alerts for events a trader must not miss (the kill switch): a sound where the
-platform has one, and a desktop notification where a system tray exists. The
-log and the status bar always carry the same message."""
+"""Alerts for events a trader must not miss (the kill switch, a setup awaiting
+approval): a sound where the platform has one (critical alerts only), and a desktop
+notification where a system tray exists. The log and the status bar always carry the
+same message."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ class Alerts:
         self._tray: QSystemTrayIcon | None = None
         self.raised = 0
 
-    def alert(self, title: str, text: str) -> None:
+    def alert(self, title: str, text: str, *, critical: bool = True) -> None:
+        """A critical alert (the kill switch) beeps and shows the critical icon; an
+        informational one (a setup awaiting approval) only shows the message."""
         self.raised += 1
-        QApplication.beep()
+        if critical:
+            QApplication.beep()
         tray = self._tray_icon()
         if tray is not None:
-            tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Critical, 15_000)
+            icon = (QSystemTrayIcon.MessageIcon.Critical if critical
+                    else QSystemTrayIcon.MessageIcon.Information)
+            tray.showMessage(title, text, icon, 15_000 if critical else 8_000)
 
     def _tray_icon(self) -> QSystemTrayIcon | None:
         if self._tray is None and QSystemTrayIcon.isSystemTrayAvailable():

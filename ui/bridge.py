@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from workstation.engine import Engine
 from workstation.model import Bar, PartialBar
 from workstation.orders import Fill
+from workstation.signals.events import SignalChanged, snapshot
 from workstation.trades import TradeChanged
 
 FRAME_MS = 33
@@ -42,7 +43,8 @@ class EngineBridge(QObject):
     bars_closed = Signal(object)  # list of closed Bars since the last frame (object: no conversion)
     partial_bar = Signal(object)  # latest PartialBar per frame for the watched series
     log_records = Signal(object)  # list of logging.LogRecord
-    # committed OrderUpdate / Fill / TradeChanged / TradeClosed since the last frame, in order
+    # committed OrderUpdate / Fill / TradeChanged / TradeClosed / SignalChanged ... since the
+    # last frame, in order
     trading_events = Signal(object)
 
     def __init__(self, engine: Engine, log_buffer: LogBuffer, parent: QObject | None = None
@@ -86,6 +88,7 @@ class EngineBridge(QObject):
         restored: list[object] = list(engine.restored_history)
         restored += engine.broker.open_orders()
         restored += [TradeChanged(trade) for trade in engine.trades.active()]
+        restored += [SignalChanged(snapshot(record)) for record in engine.signals.records.values()]
         self._committed[:0] = restored
         self._timer.start()
 

@@ -8,6 +8,7 @@ engine's router; what they lead to is shown from committed journal events.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ui.panels.chart import DISPLAY_ZONE, ChartPanel
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
 from ui.panels.risk import RiskIndicator, RiskPanel, worst
+from ui.panels.signals import SignalsPanel
 from ui.panels.strategies import StrategiesPanel
 from ui.panels.tables import price_sample
 from ui.panels.trades import TradesPanel
@@ -36,17 +38,21 @@ from workstation.engine import Engine
 from workstation.feeds.base import FeedState
 from workstation.feeds.replay import SPEEDS, ReplayFeed
 from workstation.metrics import RateMeter
-from workstation.model import ns_to_datetime
+from workstation.model import Bar, ns_to_datetime
 from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
 from workstation.risk.events import KillSwitchChanged
+from workstation.signals.lifecycle import SignalRecord
+
+log = logging.getLogger(__name__)
 
 LAYOUT_FILE = "ui.ini"
-LAYOUT_VERSION = 4  # 2: trades, orders, account; 3: risk; 4: strategies (older ones are ignored)
+# 2: trades, orders, account; 3: risk; 4: strategies; 5: signals (older ones are ignored)
+LAYOUT_VERSION = 5
 NOTICE_MS = 8_000
-# View menu order and Alt+N: the first three keep the numbers they had before trading
+# View menu order and Alt+N (the tenth is Alt+0): panels keep the numbers they had
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
           ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
-          ("risk", "Risk"), ("strategies", "Strategies"))
+          ("risk", "Risk"), ("strategies", "Strategies"), ("signals", "Signals"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
 
@@ -84,6 +90,7 @@ class MainWindow(QMainWindow):
                                     lambda: bridge.uncommitted_fills <= 0)
         self.strategies_panel = StrategiesPanel(engine.strategies, list(instruments),
                                                 home / "plugins")
+        self.signals_panel = SignalsPanel(engine, price)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.docks = {
@@ -95,6 +102,7 @@ class MainWindow(QMainWindow):
             "account": self._dock("dock.account", "Account", self.account),
             "risk": self._dock("dock.risk", "Risk", self.risk_panel),
             "strategies": self._dock("dock.strategies", "Strategies", self.strategies_panel),
+            "signals": self._dock("dock.signals", "Signals", self.signals_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
         }
         self._default_layout()
@@ -114,6 +122,11 @@ class MainWindow(QMainWindow):
         bridge.trading_events.connect(self._on_trading_events)
         self.orders.message.connect(self.notify)
         self.strategies_panel.message.connect(self.notify)
+        self.signals_panel.message.connect(self.notify)
+        self.signals_panel.awaiting.connect(self._on_signal_awaiting)
+        bridge.bars_closed.connect(self.signals_panel.on_bars)
+        engine.signals.approval_listeners.append(self._on_setup_awaiting)
+        self.chart.on_new_signal = self.new_signal_at_bar
         symbol = str(self._settings.value("chart/symbol", next(iter(instruments))))
         timeframe = str(self._settings.value("chart/timeframe", "1m"))
         if symbol not in instruments:
@@ -134,15 +147,17 @@ class MainWindow(QMainWindow):
 
     def _default_layout(self) -> None:
         """Watchlist and account (tabbed with risk) on the left, the chart in the middle
-        with the selected trade's excursion beside it, trades and orders (tabbed with the
-        log) below."""
+        with the selected trade's excursion beside it; below, across the window, the signals
+        (every column and the mini chart fit), then trades and orders (tabbed with the
+        log)."""
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
                                Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
         docks = self.docks
         self.addDockWidget(left, docks["watchlist"])
         self.addDockWidget(right, docks["chart"])
-        self.addDockWidget(bottom, docks["trades"])
+        self.addDockWidget(bottom, docks["signals"])
+        self.addDockWidget(bottom, docks["trades"], Qt.Orientation.Vertical)
         self.splitDockWidget(docks["watchlist"], docks["account"], Qt.Orientation.Vertical)
         self.splitDockWidget(docks["chart"], docks["excursion"], Qt.Orientation.Horizontal)
         self.splitDockWidget(docks["trades"], docks["orders"], Qt.Orientation.Horizontal)
@@ -163,8 +178,9 @@ class MainWindow(QMainWindow):
         trades = min(self.trades.preferred_width(), 1000)
         self.resizeDocks([docks["trades"], docks["orders"]], [trades, width - trades],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["chart"], docks["trades"]], [490, 290], Qt.Orientation.Vertical)
-        self.resizeDocks([docks["watchlist"], docks["account"]], [212, 278],
+        self.resizeDocks([docks["chart"], docks["signals"], docks["trades"]], [360, 195, 230],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([docks["watchlist"], docks["account"]], [190, 180],
                          Qt.Orientation.Vertical)
 
     def _restore_layout(self) -> None:
@@ -198,7 +214,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         for key, (dock_id, title) in enumerate(PANELS, start=1):
             self.actions.add_existing("&View", self.docks[dock_id].toggleViewAction())
-            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", f"Alt+{key}"),
+            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", f"Alt+{key % 10}"),
                 lambda _=False, d=dock_id: self.focus_dock(d))
         add(ActionSpec("reset_layout", "&Reset layout", "&View", "Ctrl+Shift+R",
                        "Put every panel back where it starts"), self.reset_layout)
@@ -209,6 +225,7 @@ class MainWindow(QMainWindow):
         add(ActionSpec("chart_prev_tf", "Previous timeframe", "&Chart", "["),
             lambda: self._step_timeframe(-1))
         self._register_trade_actions()
+        self._register_signal_actions()
         self.strategies_panel.register_actions(self.actions)
         if isinstance(self.engine.feed, ReplayFeed):
             self._register_replay_actions(self.engine.feed)
@@ -245,6 +262,22 @@ class MainWindow(QMainWindow):
         self.risk_panel.add_action_button(reset).setObjectName("resetKillSwitchButton")
         self._update_kill_actions()
 
+    def _register_signal_actions(self) -> None:
+        add = self.actions.add
+        panel = self.signals_panel
+        add(ActionSpec("signal_approve", "&Approve selected signal", "&Signals", "Ctrl+Shift+A",
+                       "Send the selected setup's bracket order(s) through the risk gate"),
+            lambda: panel.approve_selected())
+        add(ActionSpec("signal_reject", "&Reject selected signal", "&Signals", "Ctrl+Shift+J",
+                       "Reject the selected setup awaiting approval"),
+            lambda: panel.reject_selected())
+        add(ActionSpec("signal_cancel", "&Cancel selected signal", "&Signals",
+                       tip="Withdraw the selected signal before it is approved"),
+            lambda: panel.cancel_selected())
+        add(ActionSpec("signal_new", "&New signal…", "&Signals", "F3",
+                       "Submit a manual signal for the chart's symbol"),
+            lambda: panel.open_new_signal(self.chart.symbol))
+
     def _register_replay_actions(self, feed: ReplayFeed) -> None:
         add = self.actions.add
         add(ActionSpec("replay_pause", "&Pause", "&Replay", "Ctrl+P", checkable=True),
@@ -275,7 +308,8 @@ class MainWindow(QMainWindow):
                   "orders": self.orders.working_table,
                   "account": self.account.positions_table, "log": self.log_panel.text,
                   "risk": self.risk_panel.rules_table,
-                  "strategies": self.strategies_panel.table}[dock_id]
+                  "strategies": self.strategies_panel.table,
+                  "signals": self.signals_panel.table}[dock_id]
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # -- trading commands (all through the router) --------------------------------------
@@ -404,11 +438,44 @@ class MainWindow(QMainWindow):
         self.trades.apply(events)
         self.orders.apply(events)
         self.risk_panel.apply(events)
+        self.signals_panel.apply(events)
         for event in events:
             if isinstance(event, KillSwitchChanged) and event.active and event.automatic:
                 what = "KILL SWITCH ON" if event.scope == "all" else f"{event.scope} paused"
                 self.notify(f"{what}: {event.reason}", True)
                 self.alerts.alert(f"Bracket: {what}", event.reason)
+
+    # -- signals ------------------------------------------------------------------------
+    def new_signal_at_bar(self, symbol: str, bar: Bar) -> None:
+        """The chart's "New signal at this bar…": the dialog, prefilled with the bar's close."""
+        self.signals_panel.open_new_signal(symbol, bar.close, bar)
+
+    def _on_setup_awaiting(self, record: SignalRecord) -> None:
+        """The engine's approval listener (called inside its bar handler): tell the trader
+        now, on the desktop too when notify_on_confirm is set. Never raises into the engine."""
+        try:
+            setup = record.setup
+            signal = record.signal
+            text = f"{signal.direction} {signal.symbol} from {signal.source} ({record.id})"
+            if setup is not None:
+                d = self.engine.instruments[signal.symbol].price_decimals
+                text += (f": {setup.qty:g} @ ~{setup.entry:,.{d}f}, stop {setup.stop:,.{d}f}, "
+                         f"risk {setup.risk_money:,.2f}")
+            settings = self.engine.settings.signals
+            if settings.auto_approves(signal.source):
+                return  # approved at once: nobody needs to be called
+            log.info("signal awaiting approval: %s", text)
+            if settings.notify_on_confirm:
+                self.alerts.alert("Bracket: signal awaiting approval", text, critical=False)
+                self.notify(f"Awaiting approval: {text} (Ctrl+Shift+A approves)")
+        except Exception:
+            log.exception("signal notification failed for %s", record.id)
+
+    def _on_signal_awaiting(self, _signal_id: str) -> None:
+        """The committed row is selected and flashing; bring its dock to the front."""
+        dock = self.docks["signals"]
+        if self.engine.settings.signals.notify_on_confirm and not dock.isHidden():
+            dock.raise_()
 
     def notify(self, text: str, error: bool = False) -> None:
         """A short note in the status bar (the paper badge stays visible)."""
@@ -498,6 +565,9 @@ class MainWindow(QMainWindow):
         self._update_kill_actions()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        listeners = self.engine.signals.approval_listeners
+        if self._on_setup_awaiting in listeners:
+            listeners.remove(self._on_setup_awaiting)
         self.save_layout()
         self.bridge.stop()
         super().closeEvent(event)

@@ -84,14 +84,15 @@ def test_a_long_confirms_on_a_bullish_bar_closing_above_the_signal_high(tmp_path
     record, after_m2 = run(scenario())
     assert after_m2 == (S.PENDING, 1)
     assert states(record) == ["received", "pending", "confirmed", "awaiting_approval"]
-    assert record.history[2].reason == "bullish bar closed 21010.00 above the signal high 21006.00"
+    assert record.history[2].reason == ("bullish bar closed 21,010.00 above the signal high "
+                                        "21,006.00")
     setup = record.setup
     # stop: the pivot low 20,986 - 25 = 20,961; entry ~ the confirmation close 21,010;
     # 1R = 49 points = 980 a contract: 2,000 buys 2; targets 21,059 (1R) and 21,108 (2R)
     assert (setup.entry, setup.stop, setup.stop_rule) == (21_010.0, 20_961.0, "range_pivot")
     assert (setup.risk_points, setup.risk_money_per_contract, setup.qty) == (49.0, 980.0, 2)
     assert setup.targets == (21_059.0, 21_108.0)
-    assert record.history[3].reason == ("long 2 NQ entry ~21010.00, stop 20961.00 (range "
+    assert record.history[3].reason == ("long 2 NQ entry ~21,010.00, stop 20,961.00 (range "
                                         "pivot), 1R 49.00 points")
     assert record.gate_verdict == "ok"
 
@@ -218,7 +219,7 @@ def test_signals_are_rejected_on_arrival_with_the_reason(tmp_path):
     kept, reasons = run(scenario())
     assert reasons == [
         "duplicate of open long signal sig-1",
-        "stale: signal price 21000.00 is 6.00 from the market 20994.00 (max 5 points)",
+        "stale: signal price 21,000.00 is 6.00 from the market 20,994.00 (max 5 points)",
         "unknown instrument 'ZZ'",
         "NQ: the market is closed",
     ]

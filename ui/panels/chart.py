@@ -9,16 +9,19 @@ every frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen, QPicture
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -126,6 +129,8 @@ class ChartPanel(QWidget):
         self._partial: Bar | None = None
         self._arrays = {k: np.zeros(0) for k in ("x", "o", "h", "l", "c", "v")}
         self._ts = np.zeros(0, dtype=np.int64)
+        # set by the main window: "New signal at this bar…" in the context menu
+        self.on_new_signal: Callable[[str, Bar], object] | None = None
 
         self.symbol_box = QComboBox(self)
         self.symbol_box.setObjectName("chartSymbol")
@@ -172,6 +177,8 @@ class ChartPanel(QWidget):
         self.symbol_box.currentTextChanged.connect(self._on_box_changed)
         self.timeframe_box.currentTextChanged.connect(self._on_box_changed)
         self.follow_button.toggled.connect(self._on_follow_toggled)
+        # a right click (not a right drag, which zooms) opens the chart's menu
+        self.graphics.scene().sigMouseClicked.connect(self._on_scene_click)
 
     def _setup_plots(self) -> None:
         for plot in (self.price_plot, self.volume_plot):
@@ -361,6 +368,33 @@ class ChartPanel(QWidget):
         for line in (self.cross_v, self.cross_h):
             line.setVisible(True)
         self._set_readout(self.describe(index))
+
+    # -- context menu ------------------------------------------------------------------
+    def bar_at(self, scene_pos: QPointF) -> Bar | None:
+        """The bar (closed or forming) under a point of the price plot (scene coordinates)."""
+        if not self.price_plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        index = round(self.price_plot.getViewBox().mapSceneToView(scene_pos).x())
+        bars = self._bars + ([self._partial] if self._partial else [])
+        return bars[index] if 0 <= index < len(bars) else None
+
+    def context_menu(self, scene_pos: QPointF) -> QMenu:
+        menu = QMenu(self)
+        bar = self.bar_at(scene_pos)
+        action = menu.addAction("New signal at this bar…")
+        action.setObjectName("chartNewSignal")
+        action.setEnabled(bar is not None and self.on_new_signal is not None)
+        if bar is not None and self.on_new_signal is not None:
+            callback = self.on_new_signal
+            action.triggered.connect(lambda: callback(self.symbol, bar))
+        return menu
+
+    def _on_scene_click(self, event: MouseClickEvent) -> None:
+        if event.button() != Qt.MouseButton.RightButton or event.isAccepted():
+            return
+        menu = self.context_menu(event.scenePos())
+        menu.exec(event.screenPos().toPoint())
+        menu.deleteLater()
 
     def _set_readout(self, text: str) -> None:
         """A narrow dock wraps between fields ("O 21,000.00"), never inside one."""

@@ -135,8 +135,8 @@ class SignalEngine:
             deviation = abs(signal.price - market)
             if deviation > allowed + 1e-9:
                 decimals = inst.price_decimals
-                return (f"stale: signal price {signal.price:.{decimals}f} is "
-                        f"{deviation:.{decimals}f} from the market {market:.{decimals}f} "
+                return (f"stale: signal price {signal.price:,.{decimals}f} is "
+                        f"{deviation:,.{decimals}f} from the market {market:,.{decimals}f} "
                         f"(max {rules.describe(rules.max_deviation, rules.deviation_unit)})")
         return ""
 
@@ -208,7 +208,7 @@ class SignalEngine:
             decimals = self._instruments[bar.symbol].price_decimals
             self._move(record, S.CONFIRMED,
                        f"{'bullish' if long else 'bearish'} bar closed "
-                       f"{bar.close:.{decimals}f} {edge} {level:.{decimals}f}")
+                       f"{bar.close:,.{decimals}f} {edge} {level:,.{decimals}f}")
             record.confirm_bar = bar
             self._build_setup(record, bar)
         elif record.bars_waited >= self.settings.expiry_bars:
@@ -249,11 +249,14 @@ class SignalEngine:
         record.gate_verdict = self._verdict(record)
         self._move(record, S.AWAITING_APPROVAL,
                    f"{setup.direction} {setup.qty:g} {inst.symbol} entry "
-                   f"{'~' if setup.entry_kind == 'next_open' else '@'}{setup.entry:.{decimals}f}, "
-                   f"stop {setup.stop:.{decimals}f} ({setup.stop_rule.replace('_', ' ')}), "
-                   f"1R {setup.risk_points:.{decimals}f} points")
+                   f"{'~' if setup.entry_kind == 'next_open' else '@'}{setup.entry:,.{decimals}f}, "
+                   f"stop {setup.stop:,.{decimals}f} ({setup.stop_rule.replace('_', ' ')}), "
+                   f"1R {setup.risk_points:,.{decimals}f} points")
         for listener in self.approval_listeners:
-            listener(snapshot(record))
+            try:
+                listener(snapshot(record))
+            except Exception:  # a notification's failure must not hold the setup up
+                log.exception("signal approval listener %r failed", listener)
         if settings.auto_approves(signal.source):
             self.approve(record.id, by="auto-approval")
 
