@@ -462,3 +462,46 @@ def test_an_alert_posted_to_the_endpoint_becomes_a_pending_signal(tmp_path):
     assert [(s, m) for s, m, _ in refused] == [
         (400, "missing required field: direction/action/side"), (403, "wrong token")]
     assert "not-the-token-at-all" not in refused[1][2]
+
+
+def test_a_setup_left_waiting_expires_when_the_market_reaches_its_stop_or_target(tmp_path):
+    async def scenario():
+        desk = await open_desk(tmp_path, approval_bars=2).start()
+        stopped = confirmed_long(desk)  # stop 20,961, 1R target 21,059
+        desk.bar(4, 21_010, 21_020, 20_960, 20_970)  # its low reaches the stop
+        await desk.stop()
+        return stopped
+
+    record = run(scenario())
+    assert (record.state, record.history[-1].reason) == (
+        S.EXPIRED, "the market reached the stop 20,961.00 before approval")
+
+
+def test_a_setup_not_approved_within_the_approval_bars_expires(tmp_path):
+    async def scenario():
+        desk = await open_desk(tmp_path, approval_bars=2).start()
+        record = confirmed_long(desk)
+        desk.bar(4, 21_010, 21_020, 21_000, 21_012)
+        waiting = record.state
+        desk.bar(5, 21_012, 21_030, 21_005, 21_025)
+        await desk.stop()
+        return waiting, record
+
+    waiting, record = run(scenario())
+    assert waiting is S.AWAITING_APPROVAL
+    assert (record.state, record.history[-1].reason) == (S.EXPIRED,
+                                                         "not approved within 2 bars")
+    assert (record.bars_waited, record.bars_since_confirm) == (2, 2)
+
+
+def test_a_setup_left_waiting_expires_when_the_market_reaches_its_first_target(tmp_path):
+    async def scenario():
+        desk = await open_desk(tmp_path).start()
+        record = confirmed_long(desk)  # 1R target 21,059
+        desk.bar(4, 21_010, 21_060, 21_000, 21_050)
+        await desk.stop()
+        return record
+
+    record = run(scenario())
+    assert (record.state, record.history[-1].reason) == (
+        S.EXPIRED, "the market reached the 1R target 21,059.00 before approval")

@@ -189,6 +189,29 @@ class SignalEngine:
         for record in self._open_on(bar.symbol):
             if record.state is S.PENDING:
                 self._pending_bar(record, bar)
+            elif record.state is S.AWAITING_APPROVAL and record.confirm_bar is not None \
+                    and bar.ts >= record.confirm_bar.end:
+                self._awaiting_bar(record, bar)
+
+    def _awaiting_bar(self, record: SignalRecord, bar: Bar) -> None:
+        """A setup left waiting goes stale: the market reached its stop or its first target
+        before anyone approved it, or too many bars went by."""
+        setup = record.setup
+        assert setup is not None
+        record.bars_since_confirm += 1
+        long = setup.direction is Direction.LONG
+        decimals = self._instruments[bar.symbol].price_decimals
+        if (bar.low <= setup.stop) if long else (bar.high >= setup.stop):
+            reason = f"the market reached the stop {setup.stop:,.{decimals}f} before approval"
+        elif (bar.high >= setup.targets[0]) if long else (bar.low <= setup.targets[0]):
+            reason = (f"the market reached the {setup.target_r[0]:g}R target "
+                      f"{setup.targets[0]:,.{decimals}f} before approval")
+        elif record.bars_since_confirm >= self.settings.approval_bars:
+            reason = f"not approved within {self.settings.approval_bars} bars"
+        else:
+            self._publish(record)
+            return
+        self._move(record, S.EXPIRED, reason)
 
     def _pending_bar(self, record: SignalRecord, bar: Bar) -> None:
         signal_bar = record.signal.bar

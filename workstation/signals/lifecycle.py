@@ -87,7 +87,8 @@ class SignalRecord:
     state: SignalState = SignalState.RECEIVED
     history: list[Transition] = field(default_factory=list)
     setup: TradeSetup | None = None
-    bars_waited: int = 0
+    bars_waited: int = 0  # before confirmation
+    bars_since_confirm: int = 0  # awaiting approval
     confirm_bar: Bar | None = None
     order_client_ids: list[str] = field(default_factory=list)  # one bracket per target
     trade_id: str | None = None
@@ -158,6 +159,7 @@ def record_to_json(record: SignalRecord) -> str:
         "history": [[step.state.value, step.ts, step.reason] for step in record.history],
         "setup": _setup_out(record.setup),
         "bars_waited": record.bars_waited,
+        "bars_since_confirm": record.bars_since_confirm,
         "confirm_bar": _bar_out(record.confirm_bar),
         "order_client_ids": list(record.order_client_ids),
         "trade_id": record.trade_id,
@@ -183,6 +185,7 @@ def record_from_json(text: str) -> SignalRecord:
             history=[Transition(SignalState(state), ts, reason)
                      for state, ts, reason in data["history"]],
             setup=_setup_in(data["setup"]), bars_waited=data["bars_waited"],
+            bars_since_confirm=data.get("bars_since_confirm", 0),
             confirm_bar=_bar_in(data["confirm_bar"]),
             order_client_ids=list(data["order_client_ids"]), trade_id=data["trade_id"],
             exit_reason=data["exit_reason"], gate_verdict=data["gate_verdict"],

@@ -74,7 +74,8 @@ SYMBOL_RULES = {"ES": SignalRules(max_deviation=1.5, stop_offset=6.0)}
 
 class SignalSettings(_Strict):
     timeframe: str = "1m"  # confirmation bars
-    expiry_bars: Annotated[int, Field(ge=1, le=1_000)] = 5
+    expiry_bars: Annotated[int, Field(ge=1, le=1_000)] = 5  # pending: bars to confirm
+    approval_bars: Annotated[int, Field(ge=1, le=1_000)] = 5  # awaiting: bars to approve
     entry: Literal["next_open", "limit_at_close"] = "next_open"
     sizing: Sizing = Sizing.EQUITY_PCT
     risk_amount: Annotated[float, Field(gt=0)] = 1.0  # % of equity, or money (fixed_money)
