@@ -87,7 +87,7 @@ def build_setup(direction: Direction, entry: float, stop: StopChoice, instrument
     allowed = allowed_risk(sizing, risk_amount, equity)
     qty = floor_to_lot(allowed / per_contract, instrument)
     if qty <= 0:
-        raise SetupError(f"risk per contract {per_contract:.2f} exceeds the {allowed:.2f} "
+        raise SetupError(f"risk per contract {per_contract:,.2f} exceeds the {allowed:,.2f} "
                          "allowed per trade")
     if max_qty is not None:
         qty = min(qty, floor_to_lot(max_qty, instrument))
