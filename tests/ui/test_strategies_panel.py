@@ -302,9 +302,10 @@ def test_new_strategy_from_template_writes_opens_and_loads_it(workstation, qtbot
     path = panel.new_from_template("My breakout")
     assert path == tmp_path / "plugins" / "my_breakout.py" and path.exists()
     assert [url.toLocalFile() for url in opened] == [str(path)]
-    qtbot.waitUntil(lambda: "My breakout" in host.catalog.strategies)
+    # the catalog takes the class inside the reload; the message comes once it is done
+    qtbot.waitUntil(lambda: "My breakout" in host.catalog.strategies
+                    and "Created" in panel.status.text())
     assert host.problems == []
-    assert "Created" in panel.status.text()
     qtbot.waitUntil(lambda: window.actions["strategy_add"].isEnabled())
     assert panel.new_from_template("My breakout") is None  # the name is taken
     assert "already loaded" in panel.status.text()
