@@ -11,17 +11,16 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from ui import theme
 from ui.dialogs.modify_order import ModifyOrderDialog
 from ui.models.orders_model import OrderHistoryModel, WorkingOrdersModel
 from ui.panels.tables import fit_columns, make_table
+from ui.panels.widgets import caption
 from workstation.brokers.base import BrokerError
 from workstation.model import Instrument
 from workstation.orders import OrderUpdate
@@ -29,12 +28,6 @@ from workstation.risk.router import OrderRouter
 
 _CANCEL_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 _MODIFY_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-
-
-def _caption(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setStyleSheet(f"color: {theme.MUTED.name()}; font-weight: bold; padding: 0 4px")
-    return label
 
 
 class OrdersPanel(QWidget):
@@ -52,7 +45,7 @@ class OrdersPanel(QWidget):
         self.working_table = make_table(self.working_model, "workingOrdersTable", self)
         self.history_table = make_table(self.history_model, "orderHistoryTable", self)
         self._size_columns()
-        self.working_label = _caption("Working orders", self)
+        self.working_label = caption("Working orders", self)
         self.cancel_button = QPushButton("Cancel order", self)
         self.cancel_button.setObjectName("cancelOrder")
         self.cancel_button.setToolTip("Cancel the selected working order (Del)")
@@ -75,7 +68,7 @@ class OrdersPanel(QWidget):
         history_layout = QVBoxLayout(history)
         history_layout.setContentsMargins(0, 2, 0, 0)
         history_layout.setSpacing(2)
-        history_layout.addWidget(_caption("Done orders", self))
+        history_layout.addWidget(caption("Done orders", self))
         history_layout.addWidget(self.history_table)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(working)

@@ -33,6 +33,7 @@ from ui.models.signals_model import COLUMN, WAITING, SignalsModel, state_text
 from ui.panels.signal_chart import SignalChart
 from ui.panels.tables import fit_columns, make_table
 from ui.panels.trades import ProximityDelegate
+from ui.panels.widgets import caption, show_status
 from workstation.engine import Engine
 from workstation.model import Bar
 from workstation.signals.engine import SignalError
@@ -45,12 +46,6 @@ S = SignalState
 _APPROVE_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_A)
 _REJECT_KEYS = (Qt.Key.Key_R,)
 _WITHDRAW_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
-
-
-def _caption(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setStyleSheet(f"color: {theme.MUTED.name()}; font-weight: bold; padding: 0 4px")
-    return label
 
 
 class SignalsPanel(QWidget):
@@ -76,7 +71,7 @@ class SignalsPanel(QWidget):
         self.chart = SignalChart(self)
         self._size_columns()
 
-        self.count_label = _caption("Signals", self)
+        self.count_label = caption("Signals", self)
         self.show_finished = QCheckBox("Show finished", self)
         self.show_finished.setObjectName("showFinishedSignals")
         self.show_finished.setToolTip("List rejected, cancelled, expired and closed signals "
@@ -267,10 +262,7 @@ class SignalsPanel(QWidget):
 
     def show_message(self, text: str, error: bool = False) -> None:
         """The panel's status line (and the status bar)."""
-        color = theme.DOWN if error else theme.MUTED
-        self.status.setStyleSheet(f"color: {color.name()}; padding: 0 6px")
-        self.status.setText(text)
-        self.status.setVisible(bool(text))
+        show_status(self.status, text, error)
         if text:
             self.message.emit(text, error)
 

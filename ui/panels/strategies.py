@@ -30,13 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import theme
 from ui.actions import ActionRegistry, ActionSpec
 from ui.dialogs.strategy_instance import StrategyInstanceDialog
 from ui.models.strategies_model import PluginErrorsModel, StrategiesModel
-from ui.panels.strategy_form import StrategyForm, caption
+from ui.panels.strategy_form import StrategyForm
 from ui.panels.tables import fit_columns, make_table
-from ui.panels.widgets import action_button
+from ui.panels.widgets import action_button, caption, show_status
 from workstation.strategies.context import StrategyContext
 from workstation.strategies.host import StrategyHost
 from workstation.strategies.instances import InstanceStatus
@@ -106,7 +105,7 @@ class StrategiesPanel(QWidget):
         self.errors.setObjectName("pluginErrors")
         self.errors.setToolTip("Problems loading plugin files; double-click or Enter opens "
                                "the file (saving it reloads it)")
-        self.errors_label = caption("Plugin errors", self)
+        self.errors_label = caption("Plugin errors", self, top=4)
         self.toolbar = QHBoxLayout()
         self.toolbar.setContentsMargins(4, 4, 4, 0)
         self.toolbar.setSpacing(4)
@@ -190,10 +189,7 @@ class StrategiesPanel(QWidget):
 
     def show_message(self, text: str, error: bool = False) -> None:
         """The panel's status line (and the status bar)."""
-        color = theme.DOWN if error else theme.MUTED
-        self.status.setStyleSheet(f"color: {color.name()}; padding: 0 6px")
-        self.status.setText(text)
-        self.status.setVisible(bool(text))
+        show_status(self.status, text, error)
         if text:
             self.message.emit(text, error)
 

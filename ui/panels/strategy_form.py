@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui import fmt, theme
+from ui.panels.widgets import caption
 from workstation.model import decimals_of
 from workstation.strategies.context import StrategyContext
 from workstation.strategies.instances import InstanceError, InstanceSettings
@@ -66,13 +67,6 @@ def bounds_text(param: Param) -> str:
             f"≥ {low:g}" if low is not None else f"≤ {high:g}" if high is not None else "any")
     whole_steps = param.kind is int and param.step in (None, 1)
     return f"{text} by {param.step:g}" if param.step and not whole_steps else text
-
-
-def caption(text: str, parent: QWidget) -> QLabel:
-    """A muted bold heading over a group of fields (or a list)."""
-    label = QLabel(text, parent)
-    label.setStyleSheet(f"color: {theme.MUTED.name()}; font-weight: bold; padding: 4px 4px 0")
-    return label
 
 
 def _number_edit(parent: QWidget, tip: str) -> QLineEdit:
@@ -284,7 +278,7 @@ class StrategyForm(QWidget):
         settings = ctx.settings
         declared = ctx.offered.cls.declared_params()
         self.title.setText(f"{ctx.instance_id} · {settings.strategy} v{ctx.offered.version}")
-        self.form.addRow(caption("Parameters", self.fields))
+        self.form.addRow(caption("Parameters", self.fields, top=4))
         if not declared:
             self.form.addRow(QLabel("This strategy declares no parameters", self.fields))
         for name, param in declared.items():
@@ -293,11 +287,11 @@ class StrategyForm(QWidget):
             self._getters[name] = getter
             self._row(name, widget, note=bounds_text(param) if param.kind is not str
                       or not param.choices else "")
-        self.form.addRow(caption("Instance", self.fields))
+        self.form.addRow(caption("Instance", self.fields, top=4))
         self._settings_widgets()
         self.allocation.setText(_number(settings.allocation))
         self._row("Allocation", self.allocation)
-        self.form.addRow(caption("Entry window (exchange time)", self.fields))
+        self.form.addRow(caption("Entry window (exchange time)", self.fields, top=4))
         for key, (check, edit) in self.window.items():
             moment: time | None = getattr(settings, key)
             check.setChecked(moment is not None)
@@ -306,7 +300,7 @@ class StrategyForm(QWidget):
                 edit.setTime(QTime(moment.hour, moment.minute))
         self._row("From", *self.window["window_start"])
         self._row("Until", *self.window["window_end"])
-        self.form.addRow(caption("Risk", self.fields))
+        self.form.addRow(caption("Risk", self.fields, top=4))
         for key, label, _, _ in RISK_FIELDS:
             self.risk[key].setText(_number(getattr(settings.risk, key)))
             self._row(label, self.risk[key])

@@ -16,7 +16,6 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QSplitter,
     QStyle,
     QStyledItemDelegate,
@@ -27,19 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import theme
 from ui.models.trades_model import TICKS_TO_STOP, ActiveTradesModel, RecentTradesModel
 from ui.panels.excursion import ExcursionChart
 from ui.panels.tables import fit_columns, make_table
-from ui.panels.widgets import action_button
+from ui.panels.widgets import action_button, caption
 from workstation.model import Instrument
 from workstation.trades import TradeChanged, TradeClosed
-
-
-def _caption(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setStyleSheet(f"color: {theme.MUTED.name()}; font-weight: bold; padding: 0 4px")
-    return label
 
 
 class ProximityDelegate(QStyledItemDelegate):
@@ -90,7 +82,7 @@ class TradesPanel(QWidget):
 
         self.toolbar = QHBoxLayout()
         self.toolbar.setContentsMargins(4, 4, 4, 0)
-        self.count_label = _caption("Active trades", self)
+        self.count_label = caption("Active trades", self)
         self.toolbar.addWidget(self.count_label)
         self.toolbar.addStretch(1)
         active_box = QWidget(self)
@@ -103,7 +95,7 @@ class TradesPanel(QWidget):
         recent_layout = QVBoxLayout(recent_box)
         recent_layout.setContentsMargins(0, 2, 0, 0)
         recent_layout.setSpacing(2)
-        recent_layout.addWidget(_caption("Recent trades", self))
+        recent_layout.addWidget(caption("Recent trades", self))
         recent_layout.addWidget(self.recent_table)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(active_box)

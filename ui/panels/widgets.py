@@ -1,4 +1,5 @@
-"""Small widgets the panels share: registry-backed buttons and captioned figures."""
+"""Small widgets the panels share: registry-backed buttons, captions, captioned figures
+and a panel's status line."""
 
 from __future__ import annotations
 
@@ -30,3 +31,20 @@ def figure(parent: QWidget, name: str, caption: str, tip: str, font: QFont
     value.setTextFormat(Qt.TextFormat.RichText)
     value.setToolTip(tip)
     return title, value
+
+
+def caption(text: str, parent: QWidget, top: int = 0) -> QLabel:
+    """A section heading inside a panel (muted, bold); ``top``: space above it, in px
+    (a heading between groups of form fields)."""
+    label = QLabel(text, parent)
+    padding = f"{top}px 4px 0" if top else "0 4px"
+    label.setStyleSheet(f"color: {theme.MUTED.name()}; font-weight: bold; padding: {padding}")
+    return label
+
+
+def show_status(label: QLabel, text: str, error: bool = False) -> None:
+    """A panel's status line: muted, or red for an error; hidden when empty."""
+    color = theme.DOWN if error else theme.MUTED
+    label.setStyleSheet(f"color: {color.name()}; padding: 0 6px")
+    label.setText(text)
+    label.setVisible(bool(text))
