@@ -14,7 +14,7 @@
 
 Target: guard overhead under 1 microsecond per callback. The last line printed is
 JSON with bars_per_s and guard_overhead_us.
-Run: python bench/strategies.py [--seconds 7200] [--calls 1000000]
+Run: python bench/strategies.py [--seconds 3600] [--calls 1000000]
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ async def guard_overhead(calls: int) -> tuple[float, float]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=7200.0, help="simulated seconds")
+    parser.add_argument("--seconds", type=float, default=3600.0, help="simulated seconds")
     parser.add_argument("--calls", type=int, default=1_000_000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the plugins' order logs are not measured
