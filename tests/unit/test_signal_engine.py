@@ -505,3 +505,36 @@ def test_a_setup_left_waiting_expires_when_the_market_reaches_its_first_target(t
     record = run(scenario())
     assert (record.state, record.history[-1].reason) == (
         S.EXPIRED, "the market reached the 1R target 21,059.00 before approval")
+
+
+def test_with_limit_entries_each_bracket_rests_at_the_confirmation_close(tmp_path):
+    async def scenario():
+        desk = await open_desk(tmp_path, entry="limit_at_close").start()
+        record = confirmed_long(desk)
+        desk.trade(21_015.0)  # the market ran on: the limits wait at 21,010
+        desk.engine.signals.approve(record.id)
+        working = [(o.client_order_id, o.type, o.limit_price, o.qty)
+                   for o in desk.engine.broker.open_orders()]
+        await desk.stop()
+        return record, working
+
+    record, working = run(scenario())
+    assert record.state is S.APPROVED
+    assert record.history[3].reason.startswith("long 2 NQ entry @21,010.00")
+    assert working == [("sig-1-1", OrderType.LIMIT, 21_010.0, 1),
+                       ("sig-1-2", OrderType.LIMIT, 21_010.0, 1)]
+
+
+def test_an_odd_size_gives_the_extra_contract_to_the_first_target(tmp_path):
+    async def scenario():
+        # 1R = 49 points = 980 a contract: 3,000 allows 3
+        desk = await open_desk(tmp_path, risk_amount=3_000.0).start()
+        record = confirmed_long(desk)
+        desk.trade(21_011.0, ts=T0 + 4 * MINUTE + 1)
+        desk.engine.signals.approve(record.id)
+        entries = [(u.client_order_id, u.qty, u.intent.bracket.take_profit) for u in desk.updates
+                   if u.status is OrderStatus.FILLED and not u.intent.parent_id]
+        await desk.stop()
+        return entries
+
+    assert run(scenario()) == [("sig-1-1", 2, 21_059.0), ("sig-1-2", 1, 21_108.0)]
