@@ -273,6 +273,33 @@ def test_the_global_approve_action_approves_the_selected_row(workstation, qtbot)
     qtbot.waitUntil(lambda: shown_state(window, record.id) == "active")
 
 
+def test_approving_at_warning_level_asks_the_trader_to_accept_the_warnings(workstation, qtbot):
+    from workstation.orders import OrderIntent, OrderSide
+    from workstation.risk.settings import PortfolioLimits, RiskSettings
+
+    window = desk(workstation, risk=RiskSettings(portfolio=PortfolioLimits(daily_loss=5000)))
+    panel, router = window.signals_panel, window.engine.router
+    trade(window, 21000)
+    router.submit(OrderIntent("loss-1", "NQ", OrderSide.BUY, 1))
+    trade(window, 20870)  # 2,600 of the 5,000 daily loss: 52%, warning level
+    router.submit(OrderIntent("loss-2", "NQ", OrderSide.SELL, 1))
+    record = long_setup(window)
+    qtbot.waitUntil(lambda: shown_state(window, record.id) == "awaiting approval")
+    asked = []
+    panel.accept_warnings = lambda warnings: asked.append(warnings) or False
+    panel.select(record.id)
+
+    assert panel.approve_selected() is None
+    assert panel.status.text() == "Not approved: the risk warnings were not accepted"
+    assert record.state is SignalState.AWAITING_APPROVAL
+    assert asked and asked[0][0].startswith("Daily loss at 52%")
+
+    panel.accept_warnings = lambda warnings: True
+    trade(window, 21011)
+    panel.approve_selected()
+    qtbot.waitUntil(lambda: shown_state(window, record.id) == "active")
+
+
 def test_a_refused_command_is_shown_on_the_status_line(workstation, qtbot):
     window = desk(workstation)
     panel = window.signals_panel
@@ -474,7 +501,7 @@ def test_a_restart_lists_the_signals_still_open(workstation, tmp_path, qtbot, ru
 
 
 # -- how it looks ---------------------------------------------------------------------------
-def test_screenshot_with_a_pending_and_an_awaiting_signal(workstation, qtbot):
+def test_screenshot_with_a_pending_and_an_awaiting_signal(workstation, qtbot, tmp_path):
     window = desk(workstation)
     window.resize(1440, 860)
     bar(window, 0, 21000, 21004, 20996, 21002)
@@ -494,5 +521,5 @@ def test_screenshot_with_a_pending_and_an_awaiting_signal(workstation, qtbot):
     assert shown_state(window, pending.id) == "pending"
     panel.select(awaiting.id)
     qtbot.wait(600)
-    window.grab().save("/tmp/signals_shot.png")
-    panel.grab().save("/tmp/signals_panel.png")
+    assert window.grab().save(str(tmp_path / "signals_shot.png"))
+    assert (tmp_path / "signals_shot.png").stat().st_size > 10_000

@@ -538,3 +538,59 @@ def test_an_odd_size_gives_the_extra_contract_to_the_first_target(tmp_path):
         return entries
 
     assert run(scenario()) == [("sig-1-1", 2, 21_059.0), ("sig-1-2", 1, 21_108.0)]
+
+
+def warned_desk(tmp_path, **fields: object) -> StrategyDesk:
+    """A 5,000 daily loss limit, 2,600 of it already lost: the gate warns (52%)."""
+    from workstation.risk.settings import PortfolioLimits, RiskSettings
+
+    risk = RiskSettings(portfolio=PortfolioLimits(daily_loss=5_000.0))
+    settings = desk_settings(signals=signal_settings(**fields), risk=risk)
+    return StrategyDesk(tmp_path / "home", tmp_path / "plugins", settings=settings)
+
+
+def lose_2600(desk: StrategyDesk) -> None:
+    from workstation.orders import OrderIntent
+
+    desk.trade(21_000.0)
+    desk.engine.router.submit(OrderIntent("loss-1", "NQ", OrderSide.BUY, 1))
+    desk.trade(20_870.0)  # 130 points x 20 = 2,600 lost
+    desk.engine.router.submit(OrderIntent("loss-2", "NQ", OrderSide.SELL, 1))
+
+
+def test_approving_a_setup_the_gate_warns_about_needs_the_warnings_accepted(tmp_path):
+    from workstation.signals.engine import RiskWarnings
+
+    async def scenario():
+        desk = await warned_desk(tmp_path).start()
+        lose_2600(desk)
+        record = confirmed_long(desk)
+        verdict = record.gate_verdict
+        try:
+            desk.engine.signals.approve(record.id)
+        except RiskWarnings as exc:
+            refused = str(exc)
+        still = record.state
+        desk.engine.signals.approve(record.id, accept_warnings=True)
+        await desk.stop()
+        return verdict, refused, still, record
+
+    verdict, refused, still, record = run(scenario())
+    assert verdict.startswith("warning: ")
+    assert refused.startswith("signal sig-1: the risk gate warns: ")
+    assert still is S.AWAITING_APPROVAL
+    assert record.state is S.ACTIVE
+    assert record.history[-2].reason.endswith("(risk warnings accepted)")
+
+
+def test_auto_approval_holds_a_setup_the_gate_warns_about_for_a_person(tmp_path):
+    async def scenario():
+        desk = await warned_desk(tmp_path, auto_approve=("*",)).start()
+        lose_2600(desk)
+        record = confirmed_long(desk)
+        await desk.stop()
+        return record
+
+    record = run(scenario())
+    assert record.state is S.AWAITING_APPROVAL
+    assert record.gate_verdict.startswith("warning: ")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -36,7 +37,7 @@ from ui.panels.trades import ProximityDelegate
 from ui.panels.widgets import caption, show_status
 from workstation.engine import Engine
 from workstation.model import Bar
-from workstation.signals.engine import SignalError
+from workstation.signals.engine import RiskWarnings, SignalError
 from workstation.signals.lifecycle import SignalRecord, SignalState
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class SignalsPanel(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        # asks the trader to accept the gate's warnings (tests answer for them)
+        self.accept_warnings: Callable[[tuple[str, ...]], bool] = self._ask_to_accept
         self._price_sample = price_sample
         self.dialog: NewSignalDialog | None = None
         self._charted: SignalRecord | None = None
@@ -283,8 +286,7 @@ class SignalsPanel(QWidget):
     def approve_selected(self) -> SignalRecord | None:
         """One click: the engine sends the bracket(s) through the risk gate; the row then
         shows approved (or active once filled), or rejected with the gate's reason."""
-        result = self._command("approve", lambda i: self.engine.signals.approve(i, by="trader"),
-                               (S.AWAITING_APPROVAL,))
+        result = self._command("approve", self._approve, (S.AWAITING_APPROVAL,))
         if result is None:
             return None
         what = f"{result.id} {result.signal.direction} {result.signal.symbol}"
@@ -294,6 +296,25 @@ class SignalsPanel(QWidget):
             self.show_message(f"{what} approved: {state_text(result.state)} "
                               f"({result.history[-1].reason})")
         return result
+
+    def _approve(self, signal_id: str) -> SignalRecord:
+        """Approve; at warning level, only once the trader accepts the gate's warnings."""
+        signals = self.engine.signals
+        try:
+            return signals.approve(signal_id, by="trader")
+        except RiskWarnings as exc:
+            if not self.accept_warnings(exc.warnings):
+                raise SignalError("the risk warnings were not accepted") from None
+            return signals.approve(signal_id, by="trader", accept_warnings=True)
+
+    def _ask_to_accept(self, warnings: tuple[str, ...]) -> bool:
+        answer = QMessageBox.warning(
+            self, "Risk warnings",
+            "The risk gate warns about this setup:\n\n" + "\n".join(warnings)
+            + "\n\nI accept the risk warnings: send it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer is QMessageBox.StandardButton.Yes
 
     def reject_selected(self) -> SignalRecord | None:
         result = self._command("reject", self.engine.signals.reject, (S.AWAITING_APPROVAL,))

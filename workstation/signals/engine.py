@@ -61,6 +61,14 @@ class SignalError(ValueError):
     """An approval or rejection that does not apply (unknown id, wrong state)."""
 
 
+class RiskWarnings(SignalError):
+    """The risk gate warns about a setup: approving it needs the warnings accepted."""
+
+    def __init__(self, signal_id: str, warnings: tuple[str, ...]) -> None:
+        self.warnings = warnings
+        super().__init__(f"signal {signal_id}: the risk gate warns: {'; '.join(warnings)}")
+
+
 class SignalEngine:
     def __init__(self, settings: SignalSettings, instruments: dict[str, Instrument],
                  bus: EventBus, clock: Clock, market: MarketState, bars: BarEngine,
@@ -281,7 +289,10 @@ class SignalEngine:
             except Exception:  # a notification's failure must not hold the setup up
                 log.exception("signal approval listener %r failed", listener)
         if settings.auto_approves(signal.source):
-            self.approve(record.id, by="auto-approval")
+            try:
+                self.approve(record.id, by="auto-approval")
+            except RiskWarnings as exc:  # a person decides at warning level
+                log.warning("auto-approval held for %s: %s", record.id, exc)
 
     def _verdict(self, record: SignalRecord) -> str:
         """What the risk gate would say of the first bracket, without sending it."""
@@ -294,14 +305,26 @@ class SignalEngine:
         return "ok"
 
     # -- approval --------------------------------------------------------------------------
-    def approve(self, signal_id: str, by: str = "trader") -> SignalRecord:
-        """Send the setup as one bracket order per target through the risk gate."""
+    def approve(self, signal_id: str, by: str = "trader", *,
+                accept_warnings: bool = False) -> SignalRecord:
+        """Send the setup as one bracket order per target through the risk gate. When the
+        gate warns (a rule at warning level or worse), RiskWarnings unless the warnings
+        are accepted, as the order ticket asks for them to be."""
         record = self._get(signal_id, S.AWAITING_APPROVAL)
+        verdict = self._router.check(self._intents(record, preview=True)[0])
+        warnings = () if isinstance(verdict, Rejected) else verdict.warnings
+        if warnings:
+            record.gate_verdict = "warning: " + "; ".join(warnings)
+            if not accept_warnings:
+                self._publish(record)
+                raise RiskWarnings(signal_id, warnings)
         now = self._clock.now_ns()
         waited = (now - (record.confirmed_ts or now)) / NS_PER_SECOND
         intents = self._intents(record, preview=False)
         # approved before sending: a market entry can fill inside submit()
-        self._move(record, S.APPROVED, f"approved by {by} {waited:.1f} s after confirmation")
+        accepted = " (risk warnings accepted)" if warnings else ""
+        self._move(record, S.APPROVED,
+                   f"approved by {by} {waited:.1f} s after confirmation{accepted}")
         for number, intent in enumerate(intents):
             self._remember_entry(record, intent.client_order_id)
             update = self._router.submit(intent)
