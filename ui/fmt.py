@@ -3,6 +3,7 @@ a price with its instrument's decimals and money the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,22 @@ DISPLAY_ZONE = ZoneInfo("America/New_York")
 NONE = "—"
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+def header_data(columns: tuple[str, ...], section: int, orientation: Qt.Orientation, role: int,
+                *, left: Collection[str], tips: Mapping[str, str] | None = None) -> object:
+    """A table's column header: the name, text columns (``left``) aligned left and numbers
+    right, and the column's tip; nothing for row headers."""
+    if orientation != Qt.Orientation.Horizontal:
+        return None
+    name = columns[section]
+    if role == Qt.ItemDataRole.DisplayRole:
+        return name
+    if role == Qt.ItemDataRole.TextAlignmentRole:
+        return LEFT if name in left else RIGHT
+    if role == Qt.ItemDataRole.ToolTipRole and tips:
+        return tips.get(name)
+    return None
 
 
 def price(value: float | None, decimals: int) -> str:

@@ -147,9 +147,7 @@ class Engine:
         self.strategies = StrategyHost(
             services, self.risk, self.kill_switch,
             folders if folders is not None else default_plugin_folders(home),
-            HostOptions(max_failures=options.max_failures,
-                        slow_callback_ms=options.slow_callback_ms,
-                        hard_limit_s=options.hard_limit_s),
+            HostOptions(),
             self.store, self.writer)
 
     async def _start_strategies(self) -> None:

@@ -61,13 +61,7 @@ class _OrderTable(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if self.columns[section] in _TEXT_COLUMNS else fmt.RIGHT
-        return None
+        return fmt.header_data(self.columns, section, orientation, role, left=_TEXT_COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

@@ -49,13 +49,8 @@ class PositionsModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return POSITION_COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if section == 0 else fmt.RIGHT
-        return None
+        return fmt.header_data(POSITION_COLUMNS, section, orientation, role,
+                               left=POSITION_COLUMNS[:1])
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

@@ -37,7 +37,9 @@ USED_ROLE = Qt.ItemDataRole.UserRole + 2  # % of the limit used (the bar's lengt
 
 RULE_COLUMNS = ("Rule", "Value", "Limit", "Used", "Buffer")
 USED = RULE_COLUMNS.index("Used")
+_RULE_TIPS = {"Used": "Share of the limit used; the color is the rule's level"}
 HISTORY_COLUMNS = ("Time", "Kind", "Rule", "Change", "Value / limit")
+_HISTORY_TEXT = ("Kind", "Rule", "Change")
 HISTORY_LIMIT = 5_000
 _SINGULAR = {"contracts": "contract", "positions": "position", "losses": "loss"}
 # rules the gate checks per order (not measured): names as a trader reads them
@@ -116,15 +118,8 @@ class RiskRulesModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return RULE_COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if section in (0, USED) else fmt.RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole and section == USED:
-            return "Share of the limit used; the color is the rule's level"
-        return None
+        return fmt.header_data(RULE_COLUMNS, section, orientation, role,
+                               left=(RULE_COLUMNS[0], RULE_COLUMNS[USED]), tips=_RULE_TIPS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -208,13 +203,8 @@ class RiskHistoryModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HISTORY_COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.RIGHT if section in (0, 4) else fmt.LEFT
-        return None
+        return fmt.header_data(HISTORY_COLUMNS, section, orientation, role,
+                               left=_HISTORY_TEXT)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

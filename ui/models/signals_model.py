@@ -292,16 +292,8 @@ class SignalsModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        name = COLUMNS[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return name
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if name in TEXT_COLUMNS else fmt.RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS.get(name)
-        return None
+        return fmt.header_data(COLUMNS, section, orientation, role, left=TEXT_COLUMNS,
+                               tips=HEADER_TIPS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

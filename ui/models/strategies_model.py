@@ -33,6 +33,7 @@ COLUMNS = ("Instance", "Strategy", "Symbols", "Status", "P&L today", "Position",
            "Last signal", "Errors", "Avg ms", "Max ms", "Orders")
 STATUS = COLUMNS.index("Status")
 _NUMBER_COLUMNS = {"P&L today", "Errors", "Avg ms", "Max ms", "Orders"}
+_TEXT_COLUMNS = frozenset(COLUMNS) - _NUMBER_COLUMNS
 _MONO_COLUMNS = _NUMBER_COLUMNS | {"Position"}
 STATUS_COLORS = {InstanceStatus.RUNNING: theme.UP, InstanceStatus.PAUSED: theme.WARN,
                  InstanceStatus.STOPPED: theme.MUTED, InstanceStatus.ERROR: theme.DOWN}
@@ -135,16 +136,8 @@ class StrategiesModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        name = COLUMNS[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return name
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.RIGHT if name in _NUMBER_COLUMNS else fmt.LEFT
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS.get(name)
-        return None
+        return fmt.header_data(COLUMNS, section, orientation, role, left=_TEXT_COLUMNS,
+                               tips=HEADER_TIPS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

@@ -27,8 +27,11 @@ Sample = tuple[int, float, float, float]
 ACTIVE_COLUMNS = ("Symbol", "Side", "Qty", "Entry", "Current", "Stop", "Target", "Unreal $",
                   "R now", "MFE R", "MAE R", "Ticks to stop")
 TICKS_TO_STOP = ACTIVE_COLUMNS.index("Ticks to stop")
+_ACTIVE_TIPS = {"Ticks to stop": "Ticks between the last price and the stop: red within 25% of R, "
+                                 "amber within 50%, else green (4 / 8 ticks when there is no R)"}
 RECENT_COLUMNS = ("Closed", "Symbol", "Side", "Qty", "Entry", "Exit", "R", "MFE R", "MAE R",
                   "Net $", "Exit by")
+_RECENT_TEXT = ("Symbol", "Side", "Exit by")
 RECENT_LIMIT = 50
 # without an R, fixed distances: a trade with no initial stop has no scale of its own
 NO_R_DANGER_TICKS = 4
@@ -166,16 +169,8 @@ class ActiveTradesModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return ACTIVE_COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if section < 2 else fmt.RIGHT
-        if role == Qt.ItemDataRole.ToolTipRole and section == TICKS_TO_STOP:
-            return ("Ticks between the last price and the stop: red within 25% of R, "
-                    "amber within 50%, else green (4 / 8 ticks when there is no R)")
-        return None
+        return fmt.header_data(ACTIVE_COLUMNS, section, orientation, role,
+                               left=ACTIVE_COLUMNS[:2], tips=_ACTIVE_TIPS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -310,13 +305,8 @@ class RecentTradesModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return RECENT_COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if section in (1, 2, 10) else fmt.RIGHT
-        return None
+        return fmt.header_data(RECENT_COLUMNS, section, orientation, role,
+                               left=_RECENT_TEXT)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

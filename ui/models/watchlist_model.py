@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from ui import theme
+from ui import fmt, theme
 from workstation.market import MarketState, SymbolState
 from workstation.model import Instrument
 
 COLUMNS = ("Symbol", "Last", "Bid", "Ask", "Chg", "Chg %", "Volume")
 FLASH_S = 0.45
 FRAME_GRACE_S = 0.1  # keep repainting a little past the flash so it fades out fully
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -82,12 +80,7 @@ class WatchlistModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole:
-                return _LEFT if section == 0 else _RIGHT
-        return None
+        return fmt.header_data(COLUMNS, section, orientation, role, left=COLUMNS[:1])
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -97,7 +90,7 @@ class WatchlistModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _LEFT if column == 0 else _RIGHT
+            return fmt.LEFT if column == 0 else fmt.RIGHT
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._color(row, column)
         if role == Qt.ItemDataRole.BackgroundRole and column == 1:

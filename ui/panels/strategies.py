@@ -89,7 +89,7 @@ class StrategiesPanel(QWidget):
         self.dialog: StrategyInstanceDialog | None = None
 
         self.model = StrategiesModel(lambda: host.contexts, host.pnl_today,
-                                     host.options.slow_callback_ms)
+                                     host.services.slow_ns / 1e6)
         self.table = make_table(self.model, "strategiesTable", self)
         self.table.setToolTip("Space: start or pause · Delete: remove · Enter: edit settings")
         fit_columns(self.table, SAMPLES, mono={4, 5, 7, 8, 9, 10})

@@ -14,7 +14,6 @@ import threading
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +27,12 @@ from workstation.portfolio import AccountView, Portfolio, PositionView
 from workstation.sessions import exchange_zone
 from workstation.strategies.guard import CallStats, StrategyInterrupted, Watchdog
 from workstation.strategies.instances import InstanceSettings, InstanceStatus
+from workstation.strategies.loader import StrategyClass, plugin_line
 from workstation.trades import TradeTracker
 
 if TYPE_CHECKING:
     from workstation.brokers.base import Broker
     from workstation.risk.router import OrderRouter
-    from workstation.strategies.loader import StrategyClass
     from workstation.strategy import Strategy
 
 CALLBACKS = ("on_start", "on_bar", "on_tick", "on_fill", "on_order_update", "on_session_open",
@@ -148,7 +147,8 @@ class StrategyContext:
     def _failed(self, name: str, exc: Exception) -> None:
         self.failures += 1
         self.errors += 1
-        where = _plugin_line(exc, self.offered.path)
+        line = plugin_line(exc, self.offered.path)
+        where = f" ({self.offered.path.name} line {line})" if line else ""
         self.last_error = f"{name}: {type(exc).__name__}: {exc}{where}"
         self.last_traceback = "".join(traceback.format_exception(exc))
         limit = self.services.max_failures
@@ -352,11 +352,3 @@ def _rounded(inst: Instrument, price: float | None) -> float | None:
 
 def _hhmm(moment: object) -> str:
     return "..." if moment is None else f"{moment:%H:%M}"
-
-
-def _plugin_line(exc: BaseException, path: Path) -> str:
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == str(path):
-            line = frame.lineno
-    return f" ({path.name} line {line})" if line else ""

@@ -51,9 +51,8 @@ Listener = Callable[[], None]
 
 @dataclass(frozen=True, slots=True)
 class HostOptions:
-    max_failures: int = 5
-    slow_callback_ms: float = 10.0
-    hard_limit_s: float = 2.0
+    """How the plugin folders are watched (the plugin-code limits live in Services)."""
+
     watch_interval_s: float = 0.25
     reload_debounce_s: float = 0.3
 

@@ -121,7 +121,7 @@ def load_file(path: Path, watchdog: Watchdog) -> PluginFile:
     except Exception as exc:  # noqa: BLE001 - any failure of plugin code is reported
         sys.modules.pop(module_name, None)
         kind = "import error" if isinstance(exc, ImportError) else type(exc).__name__
-        result.problems.append(PluginProblem(label, _line_in(exc, path),
+        result.problems.append(PluginProblem(label, plugin_line(exc, path),
                                              f"{kind} while importing: {exc}"))
         return result
     lines = {node.name: node.lineno for node in tree.body if isinstance(node, ast.ClassDef)}
@@ -161,7 +161,7 @@ def _check_class(cls: type[Strategy]) -> str:
     return ""
 
 
-def _line_in(exc: BaseException, path: Path) -> int | None:
+def plugin_line(exc: BaseException, path: Path) -> int | None:
     """The deepest line of the plugin file in an exception's traceback."""
     if isinstance(exc, SyntaxError) and exc.filename == str(path):
         return exc.lineno
