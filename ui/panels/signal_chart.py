@@ -112,6 +112,7 @@ class SignalChart(QWidget):
         self.axis.set_times(np.zeros(0, dtype=np.int64))
         self.empty.setVisible(True)
         self.empty.setPos(0.5, 0.5)
+        self.plot.getPlotItem().getAxis("right").setStyle(showValues=False)  # no 0..1 scale
         self.plot.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
     def show_signal(self, record: SignalRecord, history: list[Bar], decimals: int) -> None:
@@ -121,6 +122,7 @@ class SignalChart(QWidget):
         bars = self._window(record, history)
         self.bars = bars
         self.empty.setVisible(not bars)
+        self.plot.getPlotItem().getAxis("right").setStyle(showValues=True)
         x = np.arange(len(bars), dtype=float)
         columns = np.array([(b.open, b.high, b.low, b.close) for b in bars],
                            dtype=float).reshape(-1, 4)
