@@ -31,7 +31,14 @@ from workstation.risk.wiring import build_risk
 from workstation.signals.engine import SignalEngine
 from workstation.signals.webhook import AlertServer, BadAlert
 from workstation.store import Store, open_store
-from workstation.store.journal import Journal, restore
+from workstation.store.health import StoreHealth
+from workstation.store.journal import (
+    DEFAULT_ACCOUNT,
+    Journal,
+    Restored,
+    replay_recovery,
+    restore,
+)
 from workstation.store.writer import StoreWriter
 from workstation.strategies.context import Services
 from workstation.strategies.guard import Watchdog
@@ -72,8 +79,10 @@ class Engine:
     def __init__(self, settings: Settings, home: Path | None, feed_builder: FeedBuilder,
                  *, timeframes: list[str] | None = None, demo: bool = False,
                  plugin_folders: list[Path] | None = None,
-                 strategies: list[InstanceSettings] | None = None) -> None:
+                 strategies: list[InstanceSettings] | None = None,
+                 account: str = DEFAULT_ACCOUNT) -> None:
         self.settings = settings
+        self.account = account
         self.instruments: dict[str, Instrument] = settings.instrument_map()
         self.bus = EventBus()
         self.clock = SimClock()
@@ -124,14 +133,19 @@ class Engine:
         risk = build_risk(settings, instruments, self.portfolio, self.broker, self.bus,
                           self.clock, self.market)
         self.router, self.risk, self.kill_switch = risk.router, risk.monitor, risk.kill_switch
+        self.store_health = StoreHealth()
+        risk.gate.store_health = self.store_health
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                    self.clock, settings.paper.break_even_r or None)
         self.signals = SignalEngine(settings.signals, instruments, self.bus, self.clock,
                                     self.market, self.bars, self.router, self.portfolio,
                                     self.trades)
         self.journal = Journal(self.bus, self.store, self.writer, self.broker.live_order,
-                               self.trades.trade_by_id, risk_state=self._risk_state)
+                               self.trades.trade_by_id, risk_state=self._risk_state,
+                               account=self.account, health=self.store_health)
+        self.journal.on_fatal = self._journal_failed
         self.restored_history: list[object] = []  # compliance events from earlier runs
+        self.restored = Restored()  # what the store held for this account at the start
         self.demo = None
         if demo and DEMO_SYMBOL in instruments:
             self.demo = DemoStrategy(instruments[DEMO_SYMBOL], self.router, self.broker,
@@ -149,6 +163,7 @@ class Engine:
             folders if folders is not None else default_plugin_folders(home),
             HostOptions(),
             self.store, self.writer)
+        self.strategies.account = self.account
 
     async def _start_strategies(self) -> None:
         """Plugins and stored instances, then instances asked for by settings or the command
@@ -188,6 +203,11 @@ class Engine:
             log.error("the alert endpoint could not start on %s:%d: %s", settings.host,
                       settings.port, exc.strerror or exc)
 
+    def _journal_failed(self, reason: str) -> None:
+        """Trading events that can never be stored: trading stops, and says why."""
+        if not self.kill_switch.active:
+            self.kill_switch.activate(reason, automatic=True)
+
     def _risk_state(self) -> dict[str, Any]:
         kill = self.kill_switch
         return {"kill_switch": {"active": kill.active, "reason": kill.reason,
@@ -216,10 +236,13 @@ class Engine:
         """Rebuild the account from the store: positions from fills, working orders,
         active trades; or open a new account on a fresh store."""
         assert self.store is not None and self.writer is not None
-        store = self.store
-        found = await self.writer.call(lambda: restore(store))
+        store, account = self.store, self.account
+        now = self.clock.now_ns()
+        await self.writer.call(lambda: replay_recovery(store, now))
+        found = await self.writer.call(lambda: restore(store, account))
+        self.restored = found
         self.restored_history = found.risk_history
-        self.signals.restore(found.signals, found.signal_count + 1)
+        self.signals.restore(found.signals, found.last_signal + 1)
         if found.starting_cash is None:
             cash, now = self.portfolio.starting_cash, self.clock.now_ns()
             await self.writer.call(lambda: self.journal.open_account(cash, now))
@@ -232,9 +255,9 @@ class Engine:
         for fill in found.fills:
             self.portfolio.apply_fill(fill)
         self.broker.restore(found.working)
-        self.broker.remember_done(found.done, found.fill_count)
+        self.broker.remember_done(found.done, found.last_fill)
         self.router.resume_ids([o.intent.client_order_id for o in found.working + found.done])
-        self.trades.restore(found.trades, found.trade_count + 1)
+        self.trades.restore(found.trades, found.last_trade + 1)
         self._restore_risk(found.risk_state)
         if found.fills or found.working or found.trades:
             log.info("restored from %s: %s", store.path.name, found.summary())
@@ -310,7 +333,7 @@ class Engine:
         if self.alerts is not None:
             await self.alerts.stop()
         await self.strategies.stop()
-        await self.journal.drain()
+        await self.journal.close()
         if self.writer is not None:
             await self.writer.close()
         if self.store is not None:

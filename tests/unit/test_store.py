@@ -73,13 +73,14 @@ def test_an_empty_database_is_migrated_through_every_migration_in_order(tmp_path
 
         applied = store.migrate()
 
-        assert applied == [1, 2, 3, 4, 5, 6]
-        assert store.version == schema.SCHEMA_VERSION == 6
+        assert applied == [1, 2, 3, 4, 5, 6, 7]
+        assert store.version == schema.SCHEMA_VERSION == 7
     finally:
         store.close()
-    assert user_version(path) == 6
+    assert user_version(path) == 7
     assert {"tick_chunks", "bars", "imports", "orders", "order_events", "fills", "trades",
-            "account", "risk_events", "risk_state"} <= table_names(path)
+            "accounts", "account_epochs", "risk_events", "risk_state", "sim_state",
+            "recovered_files"} <= table_names(path)
 
 
 def test_reopening_a_migrated_database_applies_nothing(tmp_path):
@@ -108,10 +109,10 @@ def test_a_database_at_version_one_gets_only_the_later_migrations(tmp_path):
     store = Store(path)
     try:
         assert store.version == 1
-        assert store.migrate() == [2, 3, 4, 5, 6]
+        assert store.migrate() == [2, 3, 4, 5, 6, 7]
     finally:
         store.close()
-    assert user_version(path) == 6
+    assert user_version(path) == 7
     assert {"imports", "orders", "fills"} <= table_names(path)
 
 

@@ -23,6 +23,7 @@ from workstation.risk.kill_switch import KillSwitch
 from workstation.risk.monitor import RiskMonitor
 from workstation.risk.rules import RuleStatus
 from workstation.sessions import NEW_YORK, Session, SessionError, get_schedule
+from workstation.store.health import StoreHealth
 
 _EPS = 1e-9
 
@@ -56,6 +57,7 @@ class RiskGate:
         self._recent: dict[tuple[object, ...], int] = {}
         self._sessions: dict[str, Session] = {}
         self._sent: deque[int] = deque()
+        self.store_health: StoreHealth | None = None  # set when a journal stores the account
 
     def check(self, intent: OrderIntent, state: RiskMonitor) -> Verdict:
         return self._check(intent, state, record=True)
@@ -76,6 +78,11 @@ class RiskGate:
                 return Rejected("kill_switch", f"kill switch on since {since:%H:%M:%S} ET "
                                                f"({kill.reason}): only orders that reduce a "
                                                "position pass")
+            health = self.store_health
+            if health is not None and not health.available:
+                return Rejected("store_unavailable", f"{health.describe()}: new entries are "
+                                                     "blocked until the journal can store "
+                                                     "them; exits still pass")
             if intent.source in kill.paused:
                 return Rejected("strategy_paused", f"strategy {intent.source} is paused: "
                                                    f"{kill.paused[intent.source]}")

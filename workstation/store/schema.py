@@ -168,6 +168,126 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             body TEXT NOT NULL
         )""",
     ]),
+    (7, "named paper accounts: every trading record says its account (ids are unique within "
+        "an account); simulated market state; replayed recovery files", [
+        """CREATE TABLE accounts (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            created_ts INTEGER NOT NULL
+        )""",
+        "INSERT INTO accounts (name, kind, created_ts) "
+        "SELECT 'Paper', 'paper', MIN(started_ts) FROM account HAVING COUNT(*) > 0",
+        """CREATE TABLE account_epochs (
+            account TEXT NOT NULL DEFAULT 'Paper',
+            epoch INTEGER NOT NULL,
+            starting_cash REAL NOT NULL,
+            started_ts INTEGER NOT NULL,
+            PRIMARY KEY (account, epoch)
+        )""",
+        "INSERT INTO account_epochs SELECT 'Paper', epoch, starting_cash, started_ts FROM account",
+        "DROP TABLE account",
+        """CREATE TABLE orders_v7 (
+            account TEXT NOT NULL DEFAULT 'Paper',
+            order_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (account, order_id),
+            UNIQUE (account, client_order_id)
+        )""",
+        "INSERT INTO orders_v7 SELECT 'Paper', order_id, client_order_id, symbol, status, "
+        "updated_ts, epoch, data FROM orders",
+        "DROP TABLE orders",
+        "ALTER TABLE orders_v7 RENAME TO orders",
+        "CREATE INDEX ix_orders_status ON orders (account, status)",
+        "ALTER TABLE order_events ADD COLUMN account TEXT NOT NULL DEFAULT 'Paper'",
+        """CREATE TABLE fills_v7 (
+            account TEXT NOT NULL DEFAULT 'Paper',
+            fill_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            client_order_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            side TEXT NOT NULL,
+            qty REAL NOT NULL,
+            price REAL NOT NULL,
+            commission REAL NOT NULL,
+            ts INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            PRIMARY KEY (account, fill_id)
+        )""",
+        "INSERT INTO fills_v7 SELECT 'Paper', fill_id, order_id, client_order_id, symbol, side, "
+        "qty, price, commission, ts, source, epoch FROM fills",
+        "DROP TABLE fills",
+        "ALTER TABLE fills_v7 RENAME TO fills",
+        """CREATE TABLE trades_v7 (
+            account TEXT NOT NULL DEFAULT 'Paper',
+            trade_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            status TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            samples TEXT NOT NULL,
+            PRIMARY KEY (account, trade_id)
+        )""",
+        "INSERT INTO trades_v7 SELECT 'Paper', trade_id, symbol, status, updated_ts, epoch, "
+        "data, samples FROM trades",
+        "DROP TABLE trades",
+        "ALTER TABLE trades_v7 RENAME TO trades",
+        "ALTER TABLE risk_events ADD COLUMN account TEXT NOT NULL DEFAULT 'Paper'",
+        """CREATE TABLE risk_state_v7 (
+            account TEXT PRIMARY KEY,
+            data TEXT NOT NULL
+        )""",
+        "INSERT INTO risk_state_v7 SELECT 'Paper', data FROM risk_state",
+        "DROP TABLE risk_state",
+        "ALTER TABLE risk_state_v7 RENAME TO risk_state",
+        """CREATE TABLE signals_v7 (
+            account TEXT NOT NULL DEFAULT 'Paper',
+            signal_id TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (account, signal_id)
+        )""",
+        "INSERT INTO signals_v7 SELECT 'Paper', signal_id, symbol, state, updated_ts, data "
+        "FROM signals",
+        "DROP TABLE signals",
+        "ALTER TABLE signals_v7 RENAME TO signals",
+        "CREATE INDEX ix_signals_state ON signals (account, state)",
+        "ALTER TABLE signal_events ADD COLUMN account TEXT NOT NULL DEFAULT 'Paper'",
+        "ALTER TABLE refused_alerts ADD COLUMN account TEXT NOT NULL DEFAULT 'Paper'",
+        """CREATE TABLE strategy_instances_v7 (
+            account TEXT NOT NULL DEFAULT 'Paper',
+            instance_id TEXT NOT NULL,
+            strategy TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_ts INTEGER NOT NULL,
+            PRIMARY KEY (account, instance_id)
+        )""",
+        "INSERT INTO strategy_instances_v7 SELECT 'Paper', instance_id, strategy, settings, "
+        "status, reason, state, updated_ts FROM strategy_instances",
+        "DROP TABLE strategy_instances",
+        "ALTER TABLE strategy_instances_v7 RENAME TO strategy_instances",
+        "ALTER TABLE strategy_runs ADD COLUMN account TEXT NOT NULL DEFAULT 'Paper'",
+        """CREATE TABLE sim_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            data TEXT NOT NULL
+        )""",
+        """CREATE TABLE recovered_files (
+            sha256 TEXT PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            replayed_ts INTEGER NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

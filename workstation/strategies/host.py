@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from workstation.model import Bar, Tick
 from workstation.orders import Fill, OrderUpdate
 from workstation.risk.events import KillSwitchChanged
@@ -71,6 +69,7 @@ class StrategyHost:
         self._kill_switch = kill_switch
         self._store = store
         self._writer = writer
+        self.account = "Paper"  # whose instances these are (the engine sets its account)
         self._by_series: dict[tuple[str, str], list[StrategyContext]] = {}
         self._by_symbol_ticks: dict[str, list[StrategyContext]] = {}
         self._by_symbol: dict[str, list[StrategyContext]] = {}
@@ -488,15 +487,17 @@ class StrategyHost:
         self._changed()
 
     # -- storage ---------------------------------------------------------------------------
-    def _read(self, query: Callable[[Connection], Any]) -> Any:
+    def _read(self, query: Callable[..., Any]) -> Any:
+        """A read of this account's instances (``query(conn, account)``)."""
         assert self._store is not None
         with self._store.transaction() as conn:
-            return query(conn)
+            return query(conn, self.account)
 
     def _write(self, command: Callable[..., Any], *args: Any) -> None:
+        """A write of one of this account's instances (``command(conn, account, ...)``)."""
         assert self._store is not None
         with self._store.transaction() as conn:
-            command(conn, *args)
+            command(conn, self.account, *args)
 
     def _persist(self, ctx: StrategyContext) -> None:
         if self._writer is None:

@@ -98,33 +98,35 @@ class StoredInstance(BaseModel):
 
 
 # -- storage: these run on the store's writer thread ------------------------------------------
-def save_instance(conn: Connection, settings: InstanceSettings, status: InstanceStatus,
-                  reason: str, now_ns: int) -> None:
+def save_instance(conn: Connection, account: str, settings: InstanceSettings,
+                  status: InstanceStatus, reason: str, now_ns: int) -> None:
     conn.execute(text(
-        "INSERT INTO strategy_instances (instance_id, strategy, settings, status, reason, state, "
-        "updated_ts) VALUES (:id, :strategy, :settings, :status, :reason, '{}', :ts) "
-        "ON CONFLICT (instance_id) DO UPDATE SET strategy = :strategy, settings = :settings, "
-        "status = :status, reason = :reason, updated_ts = :ts"),
-        {"id": settings.instance_id, "strategy": settings.strategy,
+        "INSERT INTO strategy_instances (account, instance_id, strategy, settings, status, reason, "
+        "state, updated_ts) VALUES (:account, :id, :strategy, :settings, :status, :reason, '{}', "
+        ":ts) ON CONFLICT (account, instance_id) DO UPDATE SET strategy = :strategy, "
+        "settings = :settings, status = :status, reason = :reason, updated_ts = :ts"),
+        {"account": account, "id": settings.instance_id, "strategy": settings.strategy,
          "settings": settings.to_json(), "status": status.value, "reason": reason, "ts": now_ns})
 
 
-def save_state(conn: Connection, instance_id: str, state_json: str) -> None:
-    conn.execute(text("UPDATE strategy_instances SET state = :state WHERE instance_id = :id"),
-                 {"state": state_json, "id": instance_id})
+def save_state(conn: Connection, account: str, instance_id: str, state_json: str) -> None:
+    conn.execute(text("UPDATE strategy_instances SET state = :state WHERE account = :account "
+                      "AND instance_id = :id"),
+                 {"state": state_json, "account": account, "id": instance_id})
 
 
-def delete_instance(conn: Connection, instance_id: str) -> None:
-    conn.execute(text("DELETE FROM strategy_instances WHERE instance_id = :id"),
-                 {"id": instance_id})
+def delete_instance(conn: Connection, account: str, instance_id: str) -> None:
+    conn.execute(text("DELETE FROM strategy_instances WHERE account = :account "
+                      "AND instance_id = :id"), {"account": account, "id": instance_id})
 
 
-def load_instances(conn: Connection) -> tuple[list[StoredInstance], list[str]]:
+def load_instances(conn: Connection, account: str) -> tuple[list[StoredInstance], list[str]]:
     """Every stored instance, and a problem line for each row that no longer validates
     (kept in the table, untouched, so nothing is lost)."""
     found, problems = [], []
     rows = conn.execute(text("SELECT instance_id, settings, status, reason, state "
-                             "FROM strategy_instances ORDER BY rowid")).all()
+                             "FROM strategy_instances WHERE account = :account ORDER BY rowid"),
+                        {"account": account}).all()
     for instance_id, settings, status, reason, state in rows:
         try:
             found.append(StoredInstance(settings=InstanceSettings.from_dict(json.loads(settings)),
@@ -135,24 +137,23 @@ def load_instances(conn: Connection) -> tuple[list[StoredInstance], list[str]]:
     return found, problems
 
 
-def record_run(conn: Connection, instance_id: str, strategy: str, version: str, file: str,
-               sha256: str, started_ns: int) -> None:
+def record_run(conn: Connection, account: str, instance_id: str, strategy: str, version: str,
+               file: str, sha256: str, started_ns: int) -> None:
     """Which plugin file (by hash) an instance ran from, and from when: joined with the
     trades' source and times, it says which version produced each trade."""
+    record_stop(conn, account, instance_id, started_ns)
     conn.execute(text(
-        "UPDATE strategy_runs SET stopped_ts = :ts WHERE instance_id = :id AND stopped_ts IS NULL"),
-        {"ts": started_ns, "id": instance_id})
-    conn.execute(text(
-        "INSERT INTO strategy_runs (instance_id, strategy, version, file, sha256, started_ts) "
-        "VALUES (:id, :strategy, :version, :file, :sha, :ts)"),
-        {"id": instance_id, "strategy": strategy, "version": version, "file": file,
-         "sha": sha256, "ts": started_ns})
+        "INSERT INTO strategy_runs (account, instance_id, strategy, version, file, sha256, "
+        "started_ts) VALUES (:account, :id, :strategy, :version, :file, :sha, :ts)"),
+        {"account": account, "id": instance_id, "strategy": strategy, "version": version,
+         "file": file, "sha": sha256, "ts": started_ns})
 
 
-def record_stop(conn: Connection, instance_id: str, stopped_ns: int) -> None:
+def record_stop(conn: Connection, account: str, instance_id: str, stopped_ns: int) -> None:
     conn.execute(text(
-        "UPDATE strategy_runs SET stopped_ts = :ts WHERE instance_id = :id AND stopped_ts IS NULL"),
-        {"ts": stopped_ns, "id": instance_id})
+        "UPDATE strategy_runs SET stopped_ts = :ts WHERE account = :account "
+        "AND instance_id = :id AND stopped_ts IS NULL"),
+        {"ts": stopped_ns, "account": account, "id": instance_id})
 
 
 def remember_file(conn: Connection, file: str, sha256: str, now_ns: int) -> str | None:
