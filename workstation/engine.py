@@ -8,15 +8,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from workstation.accounts import DEFAULT_ACCOUNT, AccountLock
 from workstation.bars import BarEngine
 from workstation.brokers.paper import PaperBroker
 from workstation.bus import EventBus
 from workstation.clock import SimClock
-from workstation.config import DATABASE_FILE, Settings
+from workstation.config import DATABASE_FILE, ConfigError, Settings, SimParams
 from workstation.demo import DemoStrategy
 from workstation.feeds.base import Backpressure, DataFeed
 from workstation.feeds.sim import SimFeed, default_start_ns
@@ -30,15 +31,15 @@ from workstation.risk.monitor import RiskSnapshot
 from workstation.risk.wiring import build_risk
 from workstation.signals.engine import SignalEngine
 from workstation.signals.webhook import AlertServer, BadAlert
-from workstation.store import Store, open_store
+from workstation.store import Store, StoreError, open_store
 from workstation.store.health import StoreHealth
 from workstation.store.journal import (
-    DEFAULT_ACCOUNT,
     Journal,
     Restored,
     replay_recovery,
     restore,
 )
+from workstation.store.sim_state import SimResume, load_sim_resume, save_sim_resume
 from workstation.store.writer import StoreWriter
 from workstation.strategies.context import Services
 from workstation.strategies.guard import Watchdog
@@ -61,18 +62,44 @@ class RunOptions:
 
 
 DEMO_SYMBOL = "NQ"
+MARKET_SAVE_INTERVAL_S = 1.0  # wall seconds between saves of the simulated market's state
 
 
-def sim_feed_builder(settings: Settings, options: RunOptions) -> FeedBuilder:
+@dataclass(frozen=True, slots=True)
+class SimFeedBuilder:
+    """Builds the simulated market: from ``options``, or continuing a stored one."""
+
+    instruments: list[tuple[Instrument, SimParams]]
+    options: RunOptions
+    resume: SimResume | None = None
+
+    def resumed(self, resume: SimResume | None) -> SimFeedBuilder:
+        """The same market continued from ``resume``; a --start before it is refused
+        (simulated time in a home only moves forward)."""
+        if resume is None:
+            return self
+        start = self.options.start_ns
+        if start is not None and start < resume.clock_ns:
+            raise ConfigError(
+                f"the simulated market of this home is at {_fmt_ns(resume.clock_ns)}; a start "
+                f"at {_fmt_ns(start)} would move it back. Leave --start out to continue, or use "
+                "a new account (--account NAME) for a market of its own")
+        return replace(self, resume=resume)
+
+    def __call__(self, bus: EventBus, clock: SimClock, backpressure: Backpressure) -> SimFeed:
+        options = self.options
+        start = options.start_ns
+        if start is None:
+            start = self.resume.clock_ns if self.resume else default_start_ns(time.time_ns())
+        duration = None if options.duration_s is None else int(options.duration_s * NS_PER_SECOND)
+        return SimFeed(self.instruments, bus, clock, seed=options.seed, start_ns=start,
+                       speed=options.speed, duration_ns=duration, backpressure=backpressure,
+                       resume_prices=self.resume.prices if self.resume else None)
+
+
+def sim_feed_builder(settings: Settings, options: RunOptions) -> SimFeedBuilder:
     instruments = [(item.instrument(), item.sim) for item in settings.instruments if item.sim]
-    start = options.start_ns if options.start_ns is not None else default_start_ns(time.time_ns())
-    duration = None if options.duration_s is None else int(options.duration_s * NS_PER_SECOND)
-
-    def build(bus: EventBus, clock: SimClock, backpressure: Backpressure) -> SimFeed:
-        return SimFeed(instruments, bus, clock, seed=options.seed, start_ns=start,
-                       speed=options.speed, duration_ns=duration, backpressure=backpressure)
-
-    return build
+    return SimFeedBuilder(instruments, options)
 
 
 class Engine:
@@ -80,9 +107,13 @@ class Engine:
                  *, timeframes: list[str] | None = None, demo: bool = False,
                  plugin_folders: list[Path] | None = None,
                  strategies: list[InstanceSettings] | None = None,
-                 account: str = DEFAULT_ACCOUNT) -> None:
+                 account: str = DEFAULT_ACCOUNT, scratch: bool = False) -> None:
+        """``account``: the paper account traded. ``scratch``: a run with a market of its
+        own (seeded headless and smoke runs): it neither continues nor stores the home's
+        simulated market data, so the same seed gives the same records on any home."""
         self.settings = settings
         self.account = account
+        self.scratch = scratch
         self.instruments: dict[str, Instrument] = settings.instrument_map()
         self.bus = EventBus()
         self.clock = SimClock()
@@ -96,12 +127,23 @@ class Engine:
         self._home = home
         self.store: Store | None = None
         self.writer: StoreWriter | None = None
+        self._account_lock: AccountLock | None = None
         if home is not None:
-            self.store = open_store(home / DATABASE_FILE)
+            self._account_lock = AccountLock(home, account)
+            self._account_lock.acquire()
+            try:
+                self.store = open_store(home / DATABASE_FILE)
+            except StoreError:
+                self._account_lock.release()
+                raise
             self.writer = StoreWriter(self.store, self.bus,
                                       flush_rows=settings.store.flush_rows,
                                       flush_interval_s=settings.store.flush_interval_s,
-                                      store_ticks=settings.store.store_ticks)
+                                      store_ticks=settings.store.store_ticks and not scratch,
+                                      store_bars=not scratch)
+            if isinstance(feed_builder, SimFeedBuilder) and not scratch:
+                feed_builder = feed_builder.resumed(load_sim_resume(self.store, account))
+        self._continues_market = isinstance(feed_builder, SimFeedBuilder) and not scratch
         self.feed = feed_builder(self.bus, self.clock, self._backpressure)
         for symbol, price in self.feed.reference_prices().items():
             self.market.set_reference(symbol, price)
@@ -111,6 +153,7 @@ class Engine:
         self.alerts: AlertServer | None = None
         self._restored_fills: list[Fill] = []
         self._feed_task: asyncio.Task[None] | None = None
+        self._market_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0
         self._wall_end: float | None = None
         self._stopped = False
@@ -164,6 +207,7 @@ class Engine:
             HostOptions(),
             self.store, self.writer)
         self.strategies.account = self.account
+        self.strategies.stored_bars = not self.scratch
 
     async def _start_strategies(self) -> None:
         """Plugins and stored instances, then instances asked for by settings or the command
@@ -214,6 +258,7 @@ class Engine:
                                 "since": kill.since, "automatic": kill.automatic,
                                 "paused": kill.paused},
                 "monitor": asdict(self.risk.snapshot()),
+                "day": self.portfolio.day_state(),
                 # last prices of open positions: a restart values them where they were
                 "marks": {p.symbol: p.last_price for p in self.portfolio.positions.values()
                           if p.qty != 0}}
@@ -226,6 +271,10 @@ class Engine:
             position = self.portfolio.positions.get(symbol)
             if position is not None and position.qty != 0:
                 position.last_price = price
+        day = state.get("day")
+        if day is not None:
+            self.portfolio.restore_day(day["start_equity"], day["next_roll"],
+                                       self.clock.now_ns())
         snapshot = state["monitor"]
         snapshot["trading_days"] = tuple(snapshot["trading_days"])
         self.risk.restore(RiskSnapshot(**snapshot))
@@ -285,15 +334,44 @@ class Engine:
 
     async def start(self) -> None:
         if self.writer is not None:
-            self.bars.seed_history(await self.writer.call(self._load_history))
+            if not self.scratch:
+                self.bars.seed_history(await self.writer.call(self._load_history))
             await self._restore_trading()
             self.writer.start()
+            if self._continues_market:
+                self._market_task = asyncio.get_running_loop().create_task(
+                    self._save_market_periodically())
         await self._start_strategies()
         await self._start_alert_endpoint()
         self.journal.start()
         self.lag.start()
         self._wall_start = time.perf_counter()
         self._feed_task = asyncio.get_running_loop().create_task(self._run_feed())
+
+    def market_resume(self) -> SimResume:
+        """Where the simulated market stands now: its clock and last prices."""
+        prices = {}
+        for symbol in self.instruments:
+            last = self.market.get(symbol).last
+            if last:
+                prices[symbol] = last
+        return SimResume(self.clock.now_ns(), prices)
+
+    def _save_market(self) -> None:
+        if self.writer is None or self.store is None or not self._continues_market:
+            return
+        resume, store = self.market_resume(), self.store
+
+        def write() -> None:
+            with store.transaction() as conn:
+                save_sim_resume(conn, resume)
+
+        self.writer.submit(write)
+
+    async def _save_market_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(MARKET_SAVE_INTERVAL_S)
+            self._save_market()
 
     def _load_history(self) -> list[Bar]:
         assert self.store is not None
@@ -330,14 +408,19 @@ class Engine:
             with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
         self.lag.stop()
+        if self._market_task is not None:
+            self._market_task.cancel()
         if self.alerts is not None:
             await self.alerts.stop()
         await self.strategies.stop()
         await self.journal.close()
+        self._save_market()
         if self.writer is not None:
             await self.writer.close()
         if self.store is not None:
             self.store.close()
+        if self._account_lock is not None:
+            self._account_lock.release()
 
     def report(self) -> dict[str, Any]:
         """Counts, timings and records; everything but the timings is deterministic."""

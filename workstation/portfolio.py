@@ -124,6 +124,17 @@ class Portfolio:
         self._day_start_equity = self.equity()
         self._next_roll = next_day_roll(ts)
 
+    def day_state(self) -> dict[str, float | int]:
+        """Where today's P&L starts, kept with the risk state so a restart shows the same."""
+        return {"start_equity": self._day_start_equity, "next_roll": self._next_roll}
+
+    def restore_day(self, start_equity: float, next_roll: int, now_ns: int) -> None:
+        """Today's starting equity as stored, unless the trading day rolled meanwhile."""
+        if now_ns < next_roll:
+            self._day_start_equity, self._next_roll = start_equity, next_roll
+        else:
+            self._roll_day(now_ns)
+
     def reset(self, now_ns: int) -> None:
         self.cash = self.starting_cash
         self.realized_pnl = self.commission = 0.0

@@ -88,7 +88,10 @@ class SimFeed:
     def __init__(self, instruments: list[tuple[Instrument, SimParams]], bus: EventBus,
                  clock: SimClock, *, seed: int, start_ns: int, speed: float | None = 1.0,
                  duration_ns: int | None = None,
-                 backpressure: Backpressure = no_backpressure) -> None:
+                 backpressure: Backpressure = no_backpressure,
+                 resume_prices: dict[str, float] | None = None) -> None:
+        """``resume_prices``: continue a stored market from these last prices (a relaunch);
+        the walk then draws from (seed, symbol, start) so it does not retrace the last run."""
         if not instruments:
             raise ValueError("the simulated feed needs at least one instrument")
         self._bus = bus
@@ -101,6 +104,13 @@ class SimFeed:
             _Walker(inst, params, _rng_for(seed, inst.symbol), params.price / inst.tick_size)
             for inst, params in instruments
         ]
+        for walker in self._walkers:
+            symbol = walker.instrument.symbol
+            if resume_prices and symbol in resume_prices:
+                walker.rng = _rng_for(seed, symbol, start_ns // NS_PER_SECOND)
+                walker.mid_ticks = resume_prices[symbol] / walker.instrument.tick_size
+                walker.session = get_schedule(walker.instrument.schedule).session_at(start_ns)
+                walker.had_session = True  # a later session opens with an overnight gap
         self._symbols = [w.instrument.symbol for w in self._walkers]
         self._stopping = False
         self.state = FeedState.IDLE
@@ -110,7 +120,7 @@ class SimFeed:
 
     def reference_prices(self) -> dict[str, float]:
         """Where each instrument starts: the watchlist's 'previous close'."""
-        return {w.instrument.symbol: w.instrument.round_price(w.params.price)
+        return {w.instrument.symbol: w.instrument.round_price(w.mid_ticks * w.instrument.tick_size)
                 for w in self._walkers}
 
     def stop(self) -> None:
@@ -215,7 +225,8 @@ class SimFeed:
         session = walker.session
         if session is None or t0 >= session.close_ns:
             session = get_schedule(walker.instrument.schedule).next_session(t0)
-            if walker.had_session and session is not walker.session:
+            if walker.had_session and (walker.session is None
+                                       or session.open_ns != walker.session.open_ns):
                 self._overnight_gap(walker)
             walker.session = session
             walker.had_session = True
@@ -302,8 +313,9 @@ class SimFeed:
         })
 
 
-def _rng_for(seed: int, symbol: str) -> np.random.Generator:
-    return np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(symbol.encode())])
+def _rng_for(seed: int, symbol: str, *more: int) -> np.random.Generator:
+    return np.random.default_rng([seed & 0xFFFFFFFF, zlib.crc32(symbol.encode()),
+                                  *(value & 0xFFFFFFFF for value in more)])
 
 
 def _intraday_activity(ts: int, session: Session) -> float:

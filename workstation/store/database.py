@@ -25,6 +25,8 @@ from workstation.store.ticks import TickColumns, TickRecord, merge_chunks, pack,
 log = logging.getLogger(__name__)
 
 BarRow = tuple[str, str, int, int, float, float, float, float, float, int, int]
+BUSY_TIMEOUT_S = 10.0  # how long a write waits for another program's lock before it fails
+OPEN_LOCK_TIMEOUT_S = 2.0  # how long opening for writing waits for a lock before refusing
 
 
 class StoreError(RuntimeError):
@@ -59,6 +61,51 @@ class Store:
     @property
     def version(self) -> int:
         return self._version
+
+    def check_writable(self) -> None:
+        """Refuse, clearly, a file another program holds a write lock on (instead of
+        starting and then failing every commit)."""
+        try:
+            raw = sqlite3.connect(self.path, timeout=OPEN_LOCK_TIMEOUT_S, isolation_level=None)
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                raw.execute("ROLLBACK")
+            finally:
+                raw.close()
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(self.path, "open for writing", exc)) from exc
+
+    def check_integrity(self, *, full: bool = False) -> None:
+        """SQLite's quick check (every page and record readable; linear in the file size)
+        or, with ``full``, the integrity check (also every index against its table)."""
+        pragma = "integrity_check" if full else "quick_check"
+        with self._translated_errors(pragma.replace("_", " ")):
+            raw = self.engine.raw_connection()
+            try:
+                problems = [row[0] for row in raw.cursor().execute(f"PRAGMA {pragma}(10)")]
+            finally:
+                raw.close()
+        if problems != ["ok"]:
+            raise StoreError(
+                f"{self.path} is damaged ({'; '.join(problems[:3])}). Nothing was written to "
+                "it. Move it aside (or restore a backup beside it, *.bak-v*) to start a fresh "
+                "store, or point --home at another folder.")
+
+    def backup(self) -> Path:
+        """A copy of the database as it is now, beside it, named after its schema version
+        (taken before migrations, which change the file in place)."""
+        target = self.path.with_name(f"{self.path.name}.bak-v{self._version}")
+        with self._translated_errors("backup"):
+            raw = self.engine.raw_connection()
+            try:
+                destination = sqlite3.connect(target)
+                try:
+                    raw.driver_connection.backup(destination)
+                finally:
+                    destination.close()
+            finally:
+                raw.close()
+        return target
 
     def migrate(self) -> list[int]:
         """Apply every pending migration, each in its own transaction."""
@@ -146,15 +193,25 @@ class Store:
             raise StoreError(_explain(self.path, action, exc)) from exc
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating if needed) and migrate the database at ``path``."""
+def open_store(path: Path, *, write: bool = True) -> Store:
+    """Open (creating if needed) and migrate the database at ``path``. For a command that
+    writes, a file locked by another program or damaged is refused before anything is
+    written, and an existing file is backed up before its schema is migrated."""
+    existed = path.exists() and path.stat().st_size > 0
     store = Store(path)
     try:
+        if write and existed:
+            store.check_writable()
+            store.check_integrity()
+            if store.version < schema.SCHEMA_VERSION and store.version > 0:
+                log.info("store %s: backed up to %s before migrating", path.name,
+                         store.backup().name)
         store.migrate()
     except StoreError:
         store.close()
         raise
     return store
+
 
 
 def _explain(path: Path, action: str, exc: DBAPIError | sqlite3.Error) -> str:
@@ -172,14 +229,14 @@ def _explain(path: Path, action: str, exc: DBAPIError | sqlite3.Error) -> str:
 
 
 def _make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 10})
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from workstation.accounts import DEFAULT_ACCOUNT
 from workstation.bus import EventBus
 from workstation.orders import (
     Bracket,
@@ -66,7 +67,6 @@ from workstation.trades import ActiveTrade, TradeChanged, TradeClosed
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ACCOUNT = "Paper"
 Listener = Callable[[list[object]], None]
 OrderSource = Callable[[str], Order | None]
 TradeSource = Callable[[str], ActiveTrade | None]
@@ -104,7 +104,6 @@ class Restored:
     last_signal: int = 0  # the highest id number ever used: ids keep counting up
     last_trade: int = 0
     last_fill: int = 0
-    last_event_ns: int = 0  # the latest time any stored record of this account carries
 
     def summary(self) -> str:
         return (f"{len(self.working)} working order(s), {len(self.fills)} fill(s) rebuilding "
@@ -142,8 +141,12 @@ class Journal:
         self._attempt = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False
-        self._idle = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing queued
         self._idle.set()
+        self._landed = asyncio.Event()  # no commit under way
+        self._landed.set()
+        self._closing = False
+        self.close_timeout_s = CLOSE_TIMEOUT_S
         self.commits = 0
         self.failures = 0
         for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed, AccountReset,
@@ -189,12 +192,13 @@ class Journal:
     def _pump(self) -> None:
         """Commit every queued batch in one transaction, unless a commit or a retry is
         already under way (batches are stored strictly in order)."""
-        if self._in_flight or self._retry is not None or not self._queue:
+        if self._in_flight or self._retry is not None or not self._queue or self._closing:
             return
         assert self._writer is not None and self._loop is not None
         batches = list(self._queue)
         rows = merge_rows(batch.rows for batch in batches)
         self._in_flight = len(batches)
+        self._landed.clear()
         loop = self._loop
         future = self._writer.submit(lambda: self._write(rows))
         future.add_done_callback(
@@ -202,6 +206,7 @@ class Journal:
 
     def _committed(self, done: Future[None]) -> None:
         count, self._in_flight = self._in_flight, 0
+        self._landed.set()
         error = done.exception()
         if error is None:
             self._attempt = 0
@@ -229,6 +234,8 @@ class Journal:
 
     def _wait_and_retry(self, error: BaseException) -> None:
         assert self._loop is not None
+        if self._closing:
+            return
         delay = RETRY_DELAYS_S[min(self._attempt, len(RETRY_DELAYS_S) - 1)]
         self._attempt += 1
         reason = _short(error)
@@ -252,6 +259,7 @@ class Journal:
         rows = merge_rows(self._queue[i].rows for i in range(count))
         loop = self._loop
         self._in_flight = count
+        self._landed.clear()
         future = self._writer.submit(lambda: self._write_row_by_row(rows))
         future.add_done_callback(
             lambda done: loop.call_soon_threadsafe(self._salvaged, done, error))
@@ -259,6 +267,7 @@ class Journal:
     def _salvaged(self, done: Future[list[tuple[str, list[Any], str]]],
                   error: BaseException) -> None:
         count, self._in_flight = self._in_flight, 0
+        self._landed.set()
         failure = done.exception()
         if failure is not None:  # the store itself went away meanwhile: keep waiting
             self._wait_and_retry(failure)
@@ -299,17 +308,22 @@ class Journal:
         if self._writer is not None:
             await self._writer.drain()
 
-    async def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
-        """Store what is waiting, retrying for up to ``timeout_s``; what still cannot be
-        stored goes to the recovery file, replayed at the next start."""
+    async def close(self) -> None:
+        """Store what is waiting, retrying for up to ``close_timeout_s``; what still cannot
+        be stored goes to the recovery file, replayed at the next start."""
         self.flush(save_state=True)
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
+            await asyncio.wait_for(self._idle.wait(), self.close_timeout_s)
+            return
         except TimeoutError:
-            self._write_recovery()
+            pass
+        self._closing = True  # no new attempt; let the one under way land first
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
+        await self._landed.wait()
+        if self._queue:
+            self._write_recovery()
 
     def _write_recovery(self) -> None:
         assert self._store is not None
@@ -520,7 +534,6 @@ def restore(store: Store, account: str = DEFAULT_ACCOUNT) -> Restored:
     params = {"a": account}
     with store.transaction() as conn:
         found.signals, found.last_signal = _open_signals(conn, account)
-        found.last_event_ns = _last_event_ns(conn, account)
         state = conn.execute(text("SELECT data FROM risk_state WHERE account = :a"),
                              params).scalar()
         found.risk_state = json.loads(state) if state else None
@@ -568,20 +581,6 @@ def _last_number(conn: Connection, table: str, column: str, prefix: int, account
     value = conn.execute(text(f"SELECT MAX(CAST(SUBSTR({column}, {prefix + 1}) AS INTEGER)) "
                               f"FROM {table} WHERE account = :a"), {"a": account}).scalar()
     return int(value or 0)
-
-
-def _last_event_ns(conn: Connection, account: str) -> int:
-    """The latest time stamped on any of the account's trading records."""
-    latest = 0
-    for query in ("SELECT MAX(ts) FROM fills WHERE account = :a",
-                  "SELECT MAX(updated_ts) FROM orders WHERE account = :a",
-                  "SELECT MAX(ts) FROM order_events WHERE account = :a",
-                  "SELECT MAX(updated_ts) FROM trades WHERE account = :a",
-                  "SELECT MAX(updated_ts) FROM signals WHERE account = :a",
-                  "SELECT MAX(ts) FROM risk_events WHERE account = :a"):
-        value = conn.execute(text(query), {"a": account}).scalar()
-        latest = max(latest, int(value or 0))
-    return latest
 
 
 def _open_signals(conn: Connection, account: str) -> tuple[list[SignalRecord], int]:

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from time import perf_counter
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from workstation.bus import EventBus
 from workstation.model import Bar, Tick
@@ -31,14 +31,15 @@ T = TypeVar("T")
 
 class StoreWriter:
     def __init__(self, store: Store, bus: EventBus, *, flush_rows: int = 20_000,
-                 flush_interval_s: float = 0.25, store_ticks: bool = True) -> None:
+                 flush_interval_s: float = 0.25, store_ticks: bool = True,
+                 store_bars: bool = True) -> None:
         self._store = store
         self._flush_rows = flush_rows
         self._interval = flush_interval_s
         self._ticks: dict[str, TickColumns] = {}
         self._tick_rows = 0
         self._bars: list[BarRow] = []
-        self._pending: deque[Future[None]] = deque()
+        self._pending: deque[Future[Any]] = deque()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._timer_task: asyncio.Task[None] | None = None
         self.rows_written = 0
@@ -47,7 +48,8 @@ class StoreWriter:
         self.failures = 0
         if store_ticks:
             bus.subscribe(Tick, self.on_tick, "StoreWriter.on_tick")
-        bus.subscribe(Bar, self.on_bar, "StoreWriter.on_bar")
+        if store_bars:
+            bus.subscribe(Bar, self.on_bar, "StoreWriter.on_bar")
 
     def on_tick(self, tick: Tick) -> None:
         columns = self._ticks.get(tick.symbol)
@@ -95,8 +97,9 @@ class StoreWriter:
         self.rows_written += tick_rows + len(bars)
         self.batches += 1
 
-    def submit(self, function: Callable[[], None]) -> Future[None]:
-        """Queue a write of someone else's (the journal) behind the pending batches."""
+    def submit(self, function: Callable[[], T]) -> Future[T]:
+        """Queue a write of someone else's (the journal) behind the pending batches; its
+        owner handles its outcome."""
         future = self._executor.submit(function)
         self._pending.append(future)
         return future
@@ -114,10 +117,12 @@ class StoreWriter:
                 await asyncio.wrap_future(oldest)
 
     async def drain(self) -> None:
-        """Write everything buffered so far and wait until it is committed."""
+        """Write everything buffered so far and wait until it is done. A batch that failed
+        was already logged (market data) or is kept and retried by its owner (the journal)."""
         self.flush()
         while self._pending:
-            await asyncio.wrap_future(self._pending.popleft())
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(self._pending.popleft())
 
     async def close(self) -> None:
         if self._timer_task is not None:

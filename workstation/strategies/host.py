@@ -70,6 +70,7 @@ class StrategyHost:
         self._store = store
         self._writer = writer
         self.account = "Paper"  # whose instances these are (the engine sets its account)
+        self.stored_bars = True  # warm up from the home's stored bars (not in scratch runs)
         self._by_series: dict[tuple[str, str], list[StrategyContext]] = {}
         self._by_symbol_ticks: dict[str, list[StrategyContext]] = {}
         self._by_symbol: dict[str, list[StrategyContext]] = {}
@@ -317,7 +318,8 @@ class StrategyHost:
         for symbol in ctx.symbols:
             for timeframe in ctx.timeframes:
                 series = self.services.bars.history(symbol, timeframe)[-count:]
-                if len(series) < count and self._writer is not None and self._store is not None:
+                if (len(series) < count and self.stored_bars and self._writer is not None
+                        and self._store is not None):
                     stored = await self._writer.call(
                         lambda s=symbol, t=timeframe, db=self._store: db.load_bars(s, t,
                                                                                 limit=count))
