@@ -87,7 +87,7 @@ class Store:
                 raw.close()
         if problems != ["ok"]:
             raise StoreError(
-                f"{self.path} is damaged ({'; '.join(problems[:3])}). Nothing was written to "
+                f"{self.path} is damaged ({'; '.join(problems[:3])}). Nothing was changed in "
                 "it. Move it aside (or restore a backup beside it, *.bak-v*) to start a fresh "
                 "store, or point --home at another folder.")
 
