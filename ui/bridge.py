@@ -86,6 +86,8 @@ class EngineBridge(QObject):
         """Start framing; what a restart restored (already in the store) is shown first."""
         engine = self.engine
         restored: list[object] = list(engine.restored_history)
+        restored += [order.snapshot() for order in engine.restored.recent_done]
+        restored += engine.restored.closed_trades
         restored += engine.broker.open_orders()
         restored += [TradeChanged(trade) for trade in engine.trades.active()]
         restored += [SignalChanged(snapshot(record)) for record in engine.signals.records.values()]

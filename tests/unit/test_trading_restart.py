@@ -227,6 +227,26 @@ def test_the_store_holds_each_orders_last_state(sessions):
 
 
 # -- the restore ------------------------------------------------------------------------------
+def test_finished_orders_of_the_account_come_back_for_the_orders_panel(sessions):
+    _, _, second = sessions
+
+    # P1 (entry), P4 and P5 (ES) filled in the first session; P2, P3, P6, P7 still working
+    assert [o.order_id for o in second.engine.restored.recent_done] == ["P1", "P4", "P5"]
+    assert [o.status for o in second.engine.restored.recent_done] == [OrderStatus.FILLED] * 3
+    assert second.engine.restored.closed_trades == []  # T1 and T2 were still open
+
+
+def test_trades_finished_before_a_restart_come_back_for_the_trades_panel(sessions):
+    home, _, second = sessions
+
+    found = restore(Store(home / DATABASE_FILE))
+
+    # the second session closed T1 at its target: +20.00 points on 1 NQ = $400
+    assert [(c.record.trade_id, c.record.exit, c.record.exit_reason, c.record.realized_pnl)
+            for c in found.closed_trades] == [("T1", 21_020.00, "target", 400.00)]
+    assert found.closed_trades[0].samples == second.closed[0].samples
+
+
 def test_working_orders_come_back_with_the_same_ids_prices_and_status(sessions):
     _, first, second = sessions
 

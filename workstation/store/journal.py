@@ -63,7 +63,7 @@ from workstation.store.database import Store, StoreError
 from workstation.store.health import StoreHealth, StoreHealthChanged
 from workstation.store.writer import StoreWriter
 from workstation.text import storable
-from workstation.trades import ActiveTrade, TradeChanged, TradeClosed
+from workstation.trades import ActiveTrade, TradeChanged, TradeClosed, TradeRecord
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ TradeSource = Callable[[str], ActiveTrade | None]
 Rows = dict[str, list[tuple[Any, ...]]]
 TABLES = ("orders", "events", "fills", "trades", "risk", "signals", "signal_events", "alerts",
           "risk_state")
+RECENT_ROWS = 500  # finished orders and trades shown again after a restart
 RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 CLOSE_TIMEOUT_S = 5.0
 
@@ -97,7 +98,8 @@ class Restored:
     working: list[Order] = field(default_factory=list)
     done: list[Order] = field(default_factory=list)  # every epoch's: client ids stay unique
     trades: list[ActiveTrade] = field(default_factory=list)
-    closed_trades: list[dict[str, Any]] = field(default_factory=list)  # this epoch's, oldest first
+    recent_done: list[Order] = field(default_factory=list)  # this epoch's, for the Orders panel
+    closed_trades: list[TradeClosed] = field(default_factory=list)  # this epoch's, oldest first
     risk_state: dict[str, Any] | None = None  # kill switch and the rules' running numbers
     risk_history: list[object] = field(default_factory=list)  # the latest compliance events
     signals: list[SignalRecord] = field(default_factory=list)  # open ones (not yet closed)
@@ -549,24 +551,43 @@ def restore(store: Store, account: str = DEFAULT_ACCOUNT) -> Restored:
                                    "AND epoch = :e ORDER BY ts, rowid"), current):
             found.fills.append(Fill(r[0], r[1], r[2], r[3], OrderSide(r[4]), r[5], r[6], r[7],
                                     r[8], r[9]))
-        for status, data in conn.execute(text("SELECT status, data FROM orders "
-                                              "WHERE account = :a"), params):
+        for status, epoch, data in conn.execute(text("SELECT status, epoch, data FROM orders "
+                                                     "WHERE account = :a"), params):
             order = order_from_dict(json.loads(data))
             (found.working if OrderStatus(status).working else found.done).append(order)
+            if epoch == found.epoch and not OrderStatus(status).working:
+                found.recent_done.append(order)
         found.working.sort(key=lambda o: _number(o.order_id))
         found.done.sort(key=lambda o: _number(o.order_id))
+        found.recent_done.sort(key=lambda o: _number(o.order_id))
+        del found.recent_done[:-RECENT_ROWS]
         for status, data, samples in conn.execute(
                 text("SELECT status, data, samples FROM trades WHERE account = :a AND epoch = :e "
                      "AND status IN ('active', 'closed') ORDER BY updated_ts, rowid"), current):
             if status == "closed":
-                found.closed_trades.append(json.loads(data))
+                closed = _closed_trade(data, samples)
+                if closed is not None:
+                    found.closed_trades.append(closed)
                 continue
             fields = json.loads(data)
             fields["samples"] = [tuple(s) for s in json.loads(samples)]
             found.trades.append(ActiveTrade(**fields))
+        del found.closed_trades[:-RECENT_ROWS]
         found.last_trade = _last_number(conn, "trades", "trade_id", 1, account)
         found.last_fill = _last_number(conn, "fills", "fill_id", 1, account)
     return found
+
+
+def _closed_trade(data: str, samples: str) -> TradeClosed | None:
+    """A stored finished trade as the event that closed it (for the Trades panel)."""
+    fields = json.loads(data)
+    try:
+        record = TradeRecord(**{name: fields[name] for name in TradeRecord.__slots__
+                                if name in fields})
+    except TypeError as exc:
+        log.error("stored trade %s cannot be shown: %s", fields.get("trade_id"), exc)
+        return None
+    return TradeClosed(record, tuple(tuple(s) for s in json.loads(samples)))
 
 
 def _number(identifier: str) -> int:
