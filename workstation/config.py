@@ -287,8 +287,9 @@ def _check_document(raw: dict[str, object]) -> None:
                 raise ValueError(f"{where}: nested more than {MAX_DEPTH} tables or arrays deep")
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                if isinstance(key, str):
-                    check_storable(f"{where} key" if where else "key", key)
+                if isinstance(key, str) and not key.isprintable():
+                    raise ValueError(f"{where or '(top level)'}: key {key!r} holds characters "
+                                     "that cannot be shown")
                 stack.append((f"{where}.{key}" if where else str(key), item, depth + 1))
         elif isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{where}: {value} is not a finite number")

@@ -393,3 +393,10 @@ def test_text_with_a_control_character_is_refused_naming_the_setting(tmp_path):
 def test_text_with_a_control_character_built_in_code_is_refused():
     with pytest.raises(ValidationError, match=r"a control character \(U\+001B\) at character 1"):
         InstanceSettings(instance_id="a", strategy="\x1b[31mred")
+
+
+def test_a_key_with_a_newline_is_refused_on_one_line(tmp_path):
+    path = settings_file(tmp_path, '[feed]\n"sp\\need" = 1\n')
+
+    assert load_error(path) == (f"{path}: feed: key 'sp\\need' holds characters that cannot "
+                                "be shown")
