@@ -21,6 +21,7 @@ from ui.main_window import MainWindow
 from ui.theme import apply_theme
 from workstation.config import Settings
 from workstation.engine import Engine, FeedBuilder
+from workstation.qt_check import EXIT_MISSING, check_before_qt
 from workstation.strategies.instances import InstanceSettings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, demo: 
             smoke: bool = False, strategies: list[InstanceSettings] | None = None,
             screenshot: Path | None = None, seconds: float | None = None,
             report: Path | None = None) -> int:
+    if QApplication.instance() is None:
+        problem = check_before_qt()  # Qt would abort with a misleading hint
+        if problem is not None:
+            print(problem, file=sys.stderr, flush=True)
+            return EXIT_MISSING
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Bracket")
     app.setOrganizationName("Bracket")

@@ -2,25 +2,38 @@
 
 Settings live in ``settings.toml`` inside the Bracket home: the platform's user
 data directory, or ``--home DIR`` / ``BRACKET_HOME``. A bad value is reported
-with the file, the key and the problem; nothing is silently replaced.
+with the file, the dotted key and the problem; nothing is silently replaced or
+coerced (see ``settings_types``), and a document that is too deep, holds a non-finite
+number or unstorable text anywhere is refused before it is validated.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from workstation.bars import Timeframe
 from workstation.model import AssetClass, Instrument
 from workstation.risk.settings import RiskSettings
 from workstation.sessions import SCHEDULE_NAMES
+from workstation.settings_types import (
+    MAX_MONEY,
+    MAX_QTY,
+    Money,
+    Seed,
+    Strict,
+    Text,
+    lax,
+    timeframe_label,
+)
 from workstation.signals.settings import SignalSettings
 from workstation.strategies.instances import InstanceSettings
+from workstation.text import check_storable
 
 HOME_ENV = "BRACKET_HOME"
 SETTINGS_FILE = "settings.toml"
@@ -31,29 +44,31 @@ class ConfigError(ValueError):
     """A settings problem, phrased for the person who has to fix it."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+MAX_DEPTH = 16  # tables and arrays inside each other; the documented settings use 4
+MIN_INCREMENT = 1e-10  # the smallest tick or lot size (a satoshi is 1e-8)
+MAX_PRICE = 1e9
+Symbol = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9/._-]+$")]
 
 
-class SimParams(_Strict):
+class SimParams(Strict):
     """How the simulated market moves one instrument."""
 
-    price: Annotated[float, Field(gt=0)]
+    price: Annotated[float, Field(gt=0, le=MAX_PRICE)]
     daily_vol: Annotated[float, Field(gt=0, lt=1)] = 0.015
     trades_per_s: Annotated[float, Field(gt=0, le=10_000)] = 5.0
     spread_ticks: Annotated[int, Field(ge=1, le=100)] = 1
-    mean_size: Annotated[float, Field(gt=0)] = 2.0
+    mean_size: Annotated[float, Field(gt=0, le=MAX_QTY)] = 2.0
 
 
-class InstrumentSettings(_Strict):
-    symbol: Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9/._-]+$")]
-    tick_size: Annotated[float, Field(gt=0)]
-    point_value: Annotated[float, Field(gt=0)] = 1.0
-    lot_size: Annotated[float, Field(gt=0)] = 1.0
-    asset_class: AssetClass
-    currency: str = "USD"
+class InstrumentSettings(Strict):
+    symbol: Symbol
+    tick_size: Annotated[float, Field(ge=MIN_INCREMENT, le=MAX_PRICE)]
+    point_value: Annotated[float, Field(ge=MIN_INCREMENT, le=1e6)] = 1.0
+    lot_size: Annotated[float, Field(ge=MIN_INCREMENT, le=MAX_QTY)] = 1.0
+    asset_class: Annotated[AssetClass, lax()]
+    currency: Annotated[Text, Field(min_length=1, max_length=12)] = "USD"
     schedule: str
-    description: str = ""
+    description: Annotated[Text, Field(max_length=200)] = ""
     sim: SimParams | None = None
 
     @field_validator("schedule")
@@ -92,13 +107,13 @@ def _default_instruments() -> list[InstrumentSettings]:
     return [InstrumentSettings(**row) for row in rows]
 
 
-class FeedSettings(_Strict):
+class FeedSettings(Strict):
     kind: Literal["sim"] = "sim"
     speed: Annotated[float, Field(gt=0, le=10_000)] = 1.0
-    seed: int = 7
+    seed: Seed = 7
 
 
-class FillModel(_Strict):
+class FillModel(Strict):
     """How the paper broker fills one instrument's orders (README: defaults)."""
 
     slippage: Literal["none", "fixed", "random"] = "none"
@@ -110,8 +125,8 @@ class FillModel(_Strict):
     stop_trigger: Literal["trade", "quote"] = "trade"
     partial_fills: bool = False
     typical_spread_ticks: Annotated[int, Field(ge=1, le=1_000)] = 1
-    commission: Annotated[float, Field(ge=0)] | None = None  # per unit per side
-    margin: Annotated[float, Field(ge=0)] | None = None  # per futures contract
+    commission: Annotated[float, Field(ge=0, le=MAX_MONEY)] | None = None  # per unit per side
+    margin: Annotated[float, Field(ge=0, le=MAX_MONEY)] | None = None  # per futures contract
 
     @model_validator(mode="after")
     def _latency_range(self) -> FillModel:
@@ -125,37 +140,48 @@ DEFAULT_MARGIN = {"NQ": 25_000.0, "ES": 16_000.0}
 FALLBACK_MARGIN = 10_000.0
 
 
-class PaperSettings(_Strict):
-    starting_cash: Annotated[float, Field(gt=0)] = 100_000.0
-    seed: int = 11
+class PaperSettings(Strict):
+    starting_cash: Money = 100_000.0
+    seed: Seed = 11
     fills: FillModel = FillModel()
-    per_instrument: dict[str, FillModel] = Field(default_factory=dict)
-    break_even_r: Annotated[float, Field(ge=0)] = 1.0  # 0: never move stops to break-even
+    per_instrument: dict[Symbol, FillModel] = Field(default_factory=dict)
+    break_even_r: Annotated[float, Field(ge=0, le=100)] = 1.0  # 0: never move stops to BE
 
     def fill_model(self, symbol: str) -> FillModel:
         return self.per_instrument.get(symbol, self.fills)
 
 
-class StoreSettings(_Strict):
+class StoreSettings(Strict):
     flush_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
     flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     store_ticks: bool = True
 
 
-class StrategiesSettings(_Strict):
+class StrategiesSettings(Strict):
     """How plugin code is run, and instances to create on first start."""
 
     max_failures: Annotated[int, Field(ge=1, le=1_000)] = 5  # in a row, then disabled
-    slow_callback_ms: Annotated[float, Field(gt=0)] = 10.0  # reported above this
+    slow_callback_ms: Annotated[float, Field(gt=0, le=60_000)] = 10.0  # reported above this
     hard_limit_s: Annotated[float, Field(gt=0, le=600)] = 2.0  # interrupted and disabled
     hot_reload: bool = True
     instances: list[InstanceSettings] = Field(default_factory=list)
 
+    @field_validator("instances")
+    @classmethod
+    def _unique_ids(cls, values: list[InstanceSettings]) -> list[InstanceSettings]:
+        ids = [instance.instance_id for instance in values]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"instance id {', '.join(twice)} is used twice; ids are unique")
+        return values
 
-class Settings(_Strict):
+
+class Settings(Strict):
     instruments: list[InstrumentSettings] = Field(default_factory=_default_instruments)
-    watchlist: list[str] = Field(default_factory=lambda: ["NQ", "ES", "AAPL", "MSFT", "BTC/USD"])
-    timeframes: list[str] = Field(default_factory=lambda: ["5s", "1m", "5m", "15m", "1h", "1d"])
+    watchlist: list[Symbol] = Field(
+        default_factory=lambda: ["NQ", "ES", "AAPL", "MSFT", "BTC/USD"])
+    timeframes: Annotated[list[str], Field(max_length=50)] = Field(
+        default_factory=lambda: ["5s", "1m", "5m", "15m", "1h", "1d"])
     feed: FeedSettings = FeedSettings()
     store: StoreSettings = StoreSettings()
     paper: PaperSettings = PaperSettings()
@@ -163,10 +189,18 @@ class Settings(_Strict):
     strategies: StrategiesSettings = StrategiesSettings()
     signals: SignalSettings = SignalSettings()
 
+    @field_validator("instruments")
+    @classmethod
+    def _some_instruments(cls, values: list[InstrumentSettings]) -> list[InstrumentSettings]:
+        if not values:
+            raise ValueError("at least one instrument is needed (or leave instruments out "
+                             "for the defaults)")
+        return values
+
     @field_validator("timeframes")
     @classmethod
     def _valid_timeframes(cls, values: list[str]) -> list[str]:
-        return [Timeframe.parse(value).label for value in values]
+        return [timeframe_label(value) for value in values]
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -209,21 +243,58 @@ class Settings(_Strict):
 
 
 def load_settings(path: Path) -> Settings:
-    """Read ``settings.toml``; a missing file means defaults."""
+    """Read ``settings.toml``; a missing file means defaults. Every problem is a
+    ``ConfigError`` naming the file and the dotted key."""
     if not path.exists():
         return Settings()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read settings: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read settings: tables or arrays are nested too "
+                          "deeply") from None
+    return settings_from_document(raw, path)
+
+
+def settings_from_document(raw: dict[str, object], path: Path) -> Settings:
+    """Validate a parsed settings document (the loader's second half; ``path`` is only
+    named in messages)."""
+    try:
+        _check_document(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     try:
         return Settings(**raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in err['loc']) or '(top level)'}: {err['msg']}"
+            f"{'.'.join(str(part) for part in err['loc']) or '(top level)'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from None
+
+
+def _check_document(raw: dict[str, object]) -> None:
+    """What no model field may hold, checked everywhere (free-form ``params`` tables too):
+    nesting deeper than MAX_DEPTH, non-finite numbers, unstorable text. Iterative, so a
+    deep document cannot exhaust the stack."""
+    stack: list[tuple[str, object, int]] = [("", raw, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ValueError(f"{where}: nested more than {MAX_DEPTH} tables or arrays deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and not key.isprintable():
+                    raise ValueError(f"{where or '(top level)'}: key {key!r} holds characters "
+                                     "that cannot be shown")
+                stack.append((f"{where}.{key}" if where else str(key), item, depth + 1))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{where}: {value} is not a finite number")
+        elif isinstance(value, str):
+            check_storable(where, value)
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from workstation.config import (
     resolve_home,
 )
 from workstation.model import AssetClass
+from workstation.strategies.instances import InstanceError, InstanceSettings
 
 
 def settings_file(tmp_path: Path, text: str) -> Path:
@@ -128,7 +131,8 @@ def test_a_bad_instrument_value_names_its_position_in_the_list(tmp_path):
                                    "tick_size = -0.25\nasset_class = 'future'\n"
                                    "schedule = 'cme_globex'\n")
 
-    assert load_error(path) == f"{path}: instruments.0.tick_size: Input should be greater than 0"
+    assert load_error(path) == (f"{path}: instruments.0.tick_size: Input should be greater "
+                                "than or equal to 0.0000000001")
 
 
 def test_an_unknown_schedule_is_reported_with_the_known_ones(tmp_path):
@@ -235,3 +239,164 @@ def test_a_home_that_cannot_be_created_raises_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="cannot create the Bracket home"):
         resolve_home(blocker / "home")
+
+
+# -- strict types: nothing coerced, nothing non-finite, nothing unstorable (issue 11.11) -----
+def instance_file(tmp_path: Path, body: str) -> Path:
+    return settings_file(tmp_path, f"[[strategies.instances]]\ninstance_id = 'a'\n"
+                                   f"strategy = 'SMA crossover'\n{body}")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[feed]\nseed = true\n", "feed.seed: Input should be a valid integer"),
+    ("[store]\nflush_rows = true\n", "store.flush_rows: Input should be a valid integer"),
+    ("[store]\nflush_rows = 2.0\n", "store.flush_rows: Input should be a valid integer"),
+    ("[store]\nstore_ticks = 'yes'\n", "store.store_ticks: Input should be a valid boolean"),
+    ("[store]\nstore_ticks = 1\n", "store.store_ticks: Input should be a valid boolean"),
+    ("[feed]\nspeed = '10'\n", "feed.speed: Input should be a valid number"),
+    ("[risk.portfolio]\nsessions_only = 'false'\n",
+     "risk.portfolio.sessions_only: Input should be a valid boolean"),
+    ("[signals]\nexpiry_bars = 5.0\n", "signals.expiry_bars: Input should be a valid integer"),
+])
+def test_a_value_of_another_type_is_refused_not_coerced(tmp_path, text, expected):
+    path = settings_file(tmp_path, text)
+
+    assert load_error(path) == f"{path}: {expected}"
+
+
+def test_a_whole_number_is_still_a_valid_decimal_setting(tmp_path):
+    path = settings_file(tmp_path, "[paper]\nstarting_cash = 50000\n")
+
+    assert load_settings(path).paper.starting_cash == 50_000.0
+
+
+def test_an_absurd_timeframe_is_refused_with_a_clear_message(tmp_path):
+    path = settings_file(tmp_path, "timeframes = ['1m', '99999999999999999999m']\n")
+
+    assert load_error(path) == (f"{path}: timeframes: timeframe '99999999999999999999m' is "
+                                "longer than a day; use at most 24h or 1d")
+
+
+def test_an_absurd_instance_timeframe_is_refused_naming_the_instance(tmp_path):
+    path = instance_file(tmp_path, "timeframes = ['1000000000000t']\n")
+
+    assert load_error(path) == (f"{path}: strategies.instances.0.timeframes: timeframe "
+                                "'1000000000000t': at most 10,000,000 per bar")
+
+
+@pytest.mark.parametrize(("text", "where", "value"), [
+    ("[paper]\nstarting_cash = inf\n", "paper.starting_cash", "inf"),
+    ("[feed]\nspeed = nan\n", "feed.speed", "nan"),
+    ("[signals]\ntarget_r = [1.0, -inf]\n", "signals.target_r.1", "-inf"),
+    ("[risk.portfolio]\ndaily_loss = nan\n", "risk.portfolio.daily_loss", "nan"),
+])
+def test_a_non_finite_number_is_refused_naming_the_setting(tmp_path, text, where, value):
+    path = settings_file(tmp_path, text)
+
+    assert load_error(path) == f"{path}: {where}: {value} is not a finite number"
+
+
+def test_a_non_finite_strategy_parameter_is_refused_naming_the_parameter(tmp_path):
+    path = instance_file(tmp_path, "params = { stop_points = nan }\n")
+
+    assert load_error(path) == (f"{path}: strategies.instances.0.params.stop_points: nan is "
+                                "not a finite number")
+
+
+def test_a_strategy_parameter_that_is_a_table_is_refused(tmp_path):
+    path = instance_file(tmp_path, "params = { fast = { a = 1 } }\n")
+
+    assert load_error(path) == (f"{path}: strategies.instances.0.params: fast: {{'a': 1}} is "
+                                "not a number, true/false or text")
+
+
+def test_a_non_finite_number_built_in_code_is_refused_too():
+    nq = {"symbol": "NQ", "tick_size": float("nan"), "asset_class": "future",
+          "schedule": "cme_globex"}
+
+    with pytest.raises(ValidationError, match="Input should be a finite number"):
+        InstrumentSettings(**nq)
+
+
+def test_a_stored_instance_with_a_non_finite_parameter_is_refused_naming_it():
+    with pytest.raises(InstanceError, match="strategy instance a: params: fast: nan is not a "
+                                            "finite number"):
+        InstanceSettings.from_dict(json.loads('{"instance_id": "a", "strategy": "S", '
+                                              '"params": {"fast": NaN}}'))
+
+
+def test_a_stored_instance_with_a_window_as_text_loads():
+    settings = InstanceSettings.from_dict({"instance_id": "a", "strategy": "S",
+                                           "symbols": ["NQ"], "window_start": "08:35:00"})
+
+    assert (settings.symbols, settings.window_start) == (("NQ",), time(8, 35))
+
+
+def test_a_window_given_as_a_number_is_refused(tmp_path):
+    path = instance_file(tmp_path, "window_start = 930\n")
+
+    assert load_error(path) == (f"{path}: strategies.instances.0.window_start: 930 is not a "
+                                "time of day; write it as \"08:30\"")
+
+
+def test_a_tick_size_far_below_any_market_is_refused(tmp_path):
+    path = settings_file(tmp_path, "watchlist = ['X']\n\n[[instruments]]\nsymbol = 'X'\n"
+                                   "tick_size = 1e-300\nasset_class = 'crypto'\n"
+                                   "schedule = 'crypto_24_7'\n")
+
+    assert load_error(path) == (f"{path}: instruments.0.tick_size: Input should be greater "
+                                "than or equal to 0.0000000001")
+
+
+def test_an_empty_instrument_list_is_refused_with_a_clear_message(tmp_path):
+    path = settings_file(tmp_path, "instruments = []\nwatchlist = []\n")
+
+    assert load_error(path) == (f"{path}: instruments: at least one instrument is needed (or "
+                                "leave instruments out for the defaults)")
+
+
+def test_deeply_nested_arrays_are_refused_without_a_recursion_error(tmp_path):
+    path = settings_file(tmp_path, "timeframes = " + "[" * 5000 + "]" * 5000 + "\n")
+
+    assert load_error(path) == (f"{path}: cannot read settings: tables or arrays are nested "
+                                "too deeply")
+
+
+def test_deeply_nested_tables_are_refused_naming_where(tmp_path):
+    path = instance_file(tmp_path, "[strategies.instances.params" + ".x" * 40 + "]\n")
+
+    message = load_error(path)
+
+    assert message.startswith(f"{path}: strategies.instances.0.params.x.x.x")
+    assert message.endswith(": nested more than 16 tables or arrays deep")
+
+
+def test_duplicate_instance_ids_are_refused_naming_the_id(tmp_path):
+    path = settings_file(tmp_path, "[[strategies.instances]]\ninstance_id = 'sma-nq'\n"
+                                   "strategy = 'SMA crossover'\n\n"
+                                   "[[strategies.instances]]\ninstance_id = 'sma-nq'\n"
+                                   "strategy = 'Momentum signals'\n")
+
+    assert load_error(path) == (f"{path}: strategies.instances: instance id sma-nq is used "
+                                "twice; ids are unique")
+
+
+def test_text_with_a_control_character_is_refused_naming_the_setting(tmp_path):
+    path = settings_file(tmp_path, "watchlist = ['NQ']\n\n[[instruments]]\nsymbol = 'NQ'\n"
+                                   "tick_size = 0.25\nasset_class = 'future'\n"
+                                   "schedule = 'cme_globex'\ndescription = \"ab\\u0001c\"\n")
+
+    assert load_error(path) == (f"{path}: instruments.0.description: a control character "
+                                "(U+0001) at character 3 cannot be stored")
+
+
+def test_text_with_a_control_character_built_in_code_is_refused():
+    with pytest.raises(ValidationError, match=r"a control character \(U\+001B\) at character 1"):
+        InstanceSettings(instance_id="a", strategy="\x1b[31mred")
+
+
+def test_a_key_with_a_newline_is_refused_on_one_line(tmp_path):
+    path = settings_file(tmp_path, '[feed]\n"sp\\need" = 1\n')
+
+    assert load_error(path) == (f"{path}: feed: key 'sp\\need' holds characters that cannot "
+                                "be shown")

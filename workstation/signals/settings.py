@@ -12,25 +12,30 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from workstation.bars import Timeframe
 from workstation.model import AssetClass, Instrument
+from workstation.settings_types import (
+    ClockTime,
+    Money,
+    Name,
+    Quantity,
+    Strict,
+    lax,
+    timeframe_label,
+)
 from workstation.signals.setup import Sizing
 from workstation.signals.webhook import WebhookSettings
 
 Unit = Literal["points", "ticks", "percent"]
+Distance = Annotated[float, Field(ge=0, le=1e9)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Window(_Strict):
+class Window(Strict):
     """A part of the session (exchange time) in which signals are accepted."""
 
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
     def contains(self, local: time) -> bool:
         if self.start <= self.end:
@@ -38,10 +43,10 @@ class Window(_Strict):
         return local >= self.start or local < self.end  # wraps midnight
 
 
-class SignalRules(_Strict):
-    max_deviation: Annotated[float, Field(ge=0)] = 5.0  # signal price vs market; 0: no check
+class SignalRules(Strict):
+    max_deviation: Distance = 5.0  # signal price vs market; 0: no check
     deviation_unit: Unit = "points"
-    stop_offset: Annotated[float, Field(ge=0)] = 25.0  # beyond the pivot's extreme
+    stop_offset: Distance = 25.0  # beyond the pivot's extreme
     offset_unit: Unit = "points"
     skip_first_minutes: Annotated[float, Field(ge=0, le=720)] = 0.0  # of the session
     skip_last_minutes: Annotated[float, Field(ge=0, le=720)] = 0.0
@@ -72,29 +77,27 @@ DEFAULT_RULES = {
 SYMBOL_RULES = {"ES": SignalRules(max_deviation=1.5, stop_offset=6.0)}
 
 
-class SignalSettings(_Strict):
+class SignalSettings(Strict):
     timeframe: str = "1m"  # confirmation bars
     expiry_bars: Annotated[int, Field(ge=1, le=1_000)] = 5  # pending: bars to confirm
     approval_bars: Annotated[int, Field(ge=1, le=1_000)] = 5  # awaiting: bars to approve
     entry: Literal["next_open", "limit_at_close"] = "next_open"
-    sizing: Sizing = Sizing.EQUITY_PCT
-    risk_amount: Annotated[float, Field(gt=0)] = 1.0  # % of equity, or money (fixed_money)
-    target_r: tuple[Annotated[float, Field(gt=0)], ...] = (1.0, 2.0)
-    max_qty: Annotated[float, Field(gt=0)] | None = None
+    sizing: Annotated[Sizing, lax()] = Sizing.EQUITY_PCT
+    risk_amount: Money = 1.0  # % of equity, or money (fixed_money)
+    target_r: Annotated[tuple[Annotated[float, Field(gt=0, le=1_000)], ...],
+                        Field(max_length=20), lax()] = (1.0, 2.0)
+    max_qty: Quantity | None = None
     pivot_lookback: Annotated[int, Field(ge=0, le=50)] = 5
-    auto_approve: tuple[str, ...] = ()  # sources approved without a click; "*" for all
+    auto_approve: Annotated[tuple[Name, ...], lax()] = ()  # sources approved without a click
     notify_on_confirm: bool = True
     rules: dict[str, SignalRules] = Field(default_factory=dict)  # per instrument symbol
-    source_windows: dict[str, list[Window]] = Field(default_factory=dict)  # per strategy
+    source_windows: dict[Name, list[Window]] = Field(default_factory=dict)  # per strategy
     webhook: WebhookSettings = WebhookSettings()  # the local alert endpoint, off by default
 
     @field_validator("timeframe")
     @classmethod
     def _time_bars(cls, value: str) -> str:
-        timeframe = Timeframe.parse(value)
-        if timeframe.kind != "time":
-            raise ValueError(f"{value}: confirmation needs time bars (e.g. 1m)")
-        return timeframe.label
+        return timeframe_label(value, time_only=True)
 
     @model_validator(mode="after")
     def _targets(self) -> SignalSettings:

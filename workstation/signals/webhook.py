@@ -17,19 +17,32 @@ Why it looks the way it does:
 - A token is required when it is on. TradingView cannot set HTTP headers, so the
   token may also come in the JSON body (``"token"``) or the query string, besides
   ``Authorization: Bearer`` and ``X-Bracket-Token``. It is compared in constant
-  time, never logged (the access log is off, because it would print the query
-  string) and replaced by ``***`` in the body excerpt kept for refused alerts.
+  time and never logged: the access log is off (it would print the query string),
+  starting the server protects the token in every log record however it was
+  encoded (:mod:`workstation.redaction`), and a request aiohttp cannot parse is
+  logged as one WARNING line with the address and the kind of error, never with
+  aiohttp's message, which quotes the raw bytes. The body excerpt kept for a
+  refused alert has the value of any key that decodes to ``token`` replaced by
+  ``***`` (in the raw text too when the body is not JSON), and the token itself
+  however it was encoded.
+- Text that could not be stored is refused. A lone surrogate (JSON ``"\ud800"``)
+  or a control character in any key or string of the alert is a 400 naming the
+  field: one such signal once made every store batch holding its orders fail.
+- Slow clients are cut off: the request head and the body must each arrive within
+  ``client_timeout_s`` (a stalled body is answered 408), then the connection closes.
 - TradingView sends ``text/plain``; the body is decoded as UTF-8 JSON whatever
   the content type says.
 - Every refused request (4xx) is reported through ``on_bad`` so the engine can
   record it, and answered with JSON ``{"error": message}``.
 
-Checks run in this order: rate limit (429), body size (413), UTF-8 and JSON
-(400), token (401 missing, 403 wrong), then fields (400 missing, 422 invalid).
+Checks run in this order: rate limit (429), body size (413) and time (408), UTF-8
+and JSON (400), token (401 missing, 403 wrong), then text that cannot be stored (400)
+and fields (400 missing, 422 invalid).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -38,15 +51,19 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workstation import redaction
 from workstation.model import NS_PER_SECOND, Direction, Instrument, Signal
+from workstation.text import UnstorableText, check_storable, storable
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +74,9 @@ NOTES_MAX_CHARS = 200
 SOURCE_MAX_CHARS = 64
 EXCERPT_MAX_CHARS = 500
 DEFAULT_SOURCE = "webhook"
-REDACTED = "***"
+REDACTED = redaction.REDACTED
+FIELD_NAME_MAX_CHARS = 60
+MAX_TIME_NS = 2**63 - 1  # 2262-04-11T23:47:16Z: the last moment an int64 of nanoseconds holds
 
 # Epoch times are told apart by magnitude: below 1e11 they are seconds (1e11 s is
 # the year 5138), below 1e14 milliseconds (1e11 ms is March 1973); larger values
@@ -67,8 +86,11 @@ _EPOCH_MILLIS_BELOW = Decimal(10) ** 14
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CONTINUOUS_SUFFIX = re.compile(r"\d+!$")  # TradingView continuous futures: NQ1!, ES2!
-# A "token" member's value in raw JSON text: a string (even one cut short) or a bare value.
-_BODY_TOKEN = re.compile(r'("token"\s*:\s*)(?:"(?:[^"\\]|\\.)*"?|[^\s,}\]]+)', re.IGNORECASE)
+# A "token" member's value in raw JSON text (the key in any JSON escaping): a string, even
+# one cut short, or a bare value.
+_BODY_TOKEN = re.compile(rf'("{redaction.encoded("token")}"\s*:\s*)'
+                         r'(?:"(?:[^"\\]|\\.)*"?|[^\s,}\]]+)', re.IGNORECASE)
+_CAPITALS = re.compile(r"(?<!^)(?=[A-Z])")
 
 _DIRECTIONS = {"long": Direction.LONG, "buy": Direction.LONG,
                "short": Direction.SHORT, "sell": Direction.SHORT}
@@ -90,6 +112,8 @@ class WebhookSettings(BaseModel):
     token: str | None = None
     path: str = "/alert"
     max_body_bytes: Annotated[int, Field(ge=1, le=10 * 1024 * 1024)] = 65536
+    # Seconds a client may take to send the request head, and again the body.
+    client_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
 
     @field_validator("host")
     @classmethod
@@ -155,9 +179,11 @@ class BadAlert:
 def parse_alert(payload: object, instruments: Mapping[str, Instrument],
                 now_ns: int) -> ParsedAlert:
     """Turn decoded alert JSON into a signal; raises :class:`AlertError` (400 for a
-    wrong shape or missing fields, 422 for a value that cannot be used)."""
+    wrong shape, text that cannot be stored or missing fields, 422 for a value that
+    cannot be used) and nothing else."""
     if not isinstance(payload, dict):
         raise AlertError(400, f"alert must be a JSON object, got {_json_type(payload)}")
+    _check_text(payload)
     direction_field = next((name for name in _DIRECTION_FIELDS
                             if not _blank(payload.get(name))), None)
     missing = ["symbol"] if _blank(payload.get("symbol")) else []
@@ -178,6 +204,34 @@ def parse_alert(payload: object, instruments: Mapping[str, Instrument],
     )
     ignored = tuple(sorted(str(key) for key in payload if key not in _KNOWN_FIELDS))
     return ParsedAlert(signal, str(ticker), ignored)
+
+
+def _check_text(payload: dict[Any, Any]) -> None:
+    """Refuse (400) a key or string anywhere in the alert that cannot be stored, naming
+    the field; top-level fields are judged first, in the order sent."""
+    waiting: deque[tuple[str, object]] = deque([("", payload)])
+    while waiting:
+        path, value = waiting.popleft()
+        try:
+            if isinstance(value, str):
+                check_storable(_field_name(path), value)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    name = str(key)
+                    check_storable(f"a field name in {_field_name(path) or 'the alert'}", name)
+                    waiting.append((f"{path}.{name}" if path else name, item))
+            elif isinstance(value, list):
+                waiting.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+        except UnstorableText as exc:
+            raise AlertError(400, str(exc)) from None
+
+
+def _field_name(path: str) -> str:
+    """A field's path as it can be shown and stored: ``notes``, ``extra.tags[2]``."""
+    name = storable(path)
+    if len(name) > FIELD_NAME_MAX_CHARS:
+        return "..." + name[-(FIELD_NAME_MAX_CHARS - 3):]
+    return name
 
 
 def resolve_symbol(ticker: object, instruments: Mapping[str, Instrument]) -> str:
@@ -250,14 +304,24 @@ def _time_ns(value: object) -> int:
         raise AlertError(422, f"time must be a finite number, got {_show(value)}")
     # repr of a float is the shortest text that reads back as it: what the JSON said.
     epoch = Decimal(value.strip() if isinstance(value, str) else repr(value))
-    if epoch <= 0:
+    if epoch <= 0:  # before the multiplication: -1e999999999 would make a huge integer
         raise AlertError(422, f"time {_show(value)} is not after 1970-01-01")
     if epoch < _EPOCH_SECONDS_BELOW:
-        return int(epoch * NS_PER_SECOND)
+        return _in_range(int(epoch * NS_PER_SECOND), value)
     if epoch < _EPOCH_MILLIS_BELOW:
-        return int(epoch * (NS_PER_SECOND // 1000))
+        return _in_range(int(epoch * (NS_PER_SECOND // 1000)), value)
     raise AlertError(422, f"time {_show(value)} is too large for epoch seconds or "
                           f"milliseconds")
+
+
+def _in_range(ns: int, value: object) -> int:
+    """``ns`` if the store can hold it (after 1970, before 2262: an int64 of nanoseconds)."""
+    if ns <= 0:
+        raise AlertError(422, f"time {_show(value)} is not after 1970-01-01")
+    if ns > MAX_TIME_NS:
+        raise AlertError(422, f"time {_show(value)} is after 2262-04-11, the last time "
+                              f"that can be stored")
+    return ns
 
 
 def _iso_ns(text: str) -> int:
@@ -270,8 +334,8 @@ def _iso_ns(text: str) -> int:
         raise AlertError(422, f"time {_show(text)} has no time zone; add Z or an offset "
                               f"such as +00:00")
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return ((delta.days * 86_400 + delta.seconds) * NS_PER_SECOND
-            + delta.microseconds * 1_000)
+    return _in_range((delta.days * 86_400 + delta.seconds) * NS_PER_SECOND
+                     + delta.microseconds * 1_000, text)
 
 
 def _source(value: object) -> str:
@@ -327,17 +391,37 @@ def _presented_token(request: web.Request, payload: object) -> str | None:
 def _check_token(presented: str | None, expected: str) -> None:
     if not presented:
         raise AlertError(401, "missing token")
-    if not hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8")):
+    # surrogatepass: a JSON "\ud800" (or a header byte aiohttp escaped) is a wrong token,
+    # not an encoding error.
+    if not hmac.compare_digest(presented.encode("utf-8", "surrogatepass"),
+                               expected.encode("utf-8", "surrogatepass")):
         raise AlertError(403, "wrong token")
 
 
 def redact(text: str, secrets: tuple[str | None, ...]) -> str:
-    """``text`` with any ``"token": "..."`` value and each secret replaced by ***."""
-    text = _BODY_TOKEN.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+    """``text`` with any ``"token": "..."`` value (the key however it was escaped) and
+    each secret (however it was encoded) replaced by ***."""
+    return redaction.mask(_BODY_TOKEN.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text),
+                          secrets)
+
+
+def body_excerpt(body: bytes, secrets: tuple[str | None, ...]) -> str:
+    """What a refused alert's record keeps of its body: the decoded JSON with every
+    ``token`` value masked (a key that decodes to "token", however it was escaped),
+    or the raw text masked when it is not JSON; storable and at most 500 characters."""
+    text = body.decode("utf-8", errors="replace")
+    with suppress(ValueError, RecursionError):  # not JSON, or too deep: mask the raw text
+        text = json.dumps(_mask_tokens(json.loads(text)), ensure_ascii=False)
+    return storable(redact(text, secrets)[:EXCERPT_MAX_CHARS])
+
+
+def _mask_tokens(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: REDACTED if str(key).lower() == "token" else _mask_tokens(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_tokens(item) for item in value]
+    return value
 
 
 # -- server ----------------------------------------------------------------------------------
@@ -405,10 +489,17 @@ class AlertServer:
             raise RuntimeError("alert endpoint is already running")
         if not self._settings.enabled or self._settings.token is None:
             raise RuntimeError("alert endpoint: signals.webhook.enabled is false")
+        redaction.protect(self._settings.token)
         app = web.Application(middlewares=[self._guard])
         app.router.add_post(self._settings.path, self._handle_alert)
         # No access log: it would print the query string, which may hold the token.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # keepalive_timeout bounds a stalled request head (aiohttp closes a connection
+        # still waiting for one then); lingering_time bounds reading the rest of a body
+        # that was refused.
+        timeout = self._settings.client_timeout_s
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               logger=_ServerLog(logging.getLogger("aiohttp.server"), {}),
+                               keepalive_timeout=timeout, lingering_time=timeout)
         await runner.setup()
         host = _bind_host(self._settings.host)
         try:
@@ -459,7 +550,7 @@ class AlertServer:
     async def _handle_alert(self, request: web.Request) -> web.Response:
         body = await self._read_body(request)
         try:
-            payload = _decode(body)
+            payload = decode_body(body)
             _check_token(_presented_token(request, payload), self._settings.token or "")
             parsed = parse_alert(payload, self._instruments, self._now_ns())
         except AlertError as error:
@@ -478,28 +569,74 @@ class AlertServer:
         if request.content_length is not None and request.content_length > limit:
             raise _Refused(too_large)
         body = bytearray()
-        async for chunk in request.content.iter_chunked(16_384):
-            body.extend(chunk)
-            if len(body) > limit:
-                raise _Refused(too_large, bytes(body))
+        timeout = self._settings.client_timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                async for chunk in request.content.iter_chunked(16_384):
+                    body.extend(chunk)
+                    if len(body) > limit:
+                        raise _Refused(too_large, bytes(body))
+        except TimeoutError:
+            raise _Refused(AlertError(408, f"body not received within {timeout:g} s"),
+                           bytes(body)) from None
+        except web.RequestPayloadError as exc:  # broken chunks or compression
+            raise _Refused(AlertError(400, f"body could not be read: {_reason(exc)}"),
+                           bytes(body)) from None
+        except ConnectionError:
+            raise _Refused(AlertError(400, "the client closed the connection before the "
+                                           "whole body arrived"), bytes(body)) from None
         return bytes(body)
 
     def _refuse(self, request: web.Request, error: AlertError,
                 body: bytes = b"") -> web.Response:
         secrets = (self._settings.token, _header_tokens(request))
-        message = redact(error.message, secrets)
-        excerpt = redact(body.decode("utf-8", errors="replace"), secrets)[:EXCERPT_MAX_CHARS]
-        bad = BadAlert(self._now_ns(), request.remote or "", error.status, message, excerpt)
+        message = storable(redact(error.message, secrets))
+        bad = BadAlert(self._now_ns(), storable(request.remote or ""), error.status, message,
+                       body_excerpt(body, secrets))
         log.warning("alert refused from %s: %d %s", bad.remote, bad.status, message)
         try:
             self._on_bad(bad)
         except Exception:
             log.exception("alert endpoint: recording a refused alert failed")
         headers = {"Allow": "POST"} if error.status == 405 else None
-        return web.json_response({"error": message}, status=error.status, headers=headers)
+        response = web.json_response({"error": message}, status=error.status, headers=headers)
+        if error.status == 408:
+            response.force_close()  # the client stalled: do not wait for its next request
+        return response
 
 
-def _decode(body: bytes) -> object:
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server logger for the endpoint. A request aiohttp cannot parse (a bad
+    request line, oversized headers, garbage bytes) is the client's doing: it becomes
+    one WARNING line with the address and the kind of error, never aiohttp's message
+    (which quotes the raw bytes, token included) nor a traceback at ERROR. Anything
+    else goes on to ``aiohttp.server`` unchanged."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError):
+            remote = args[0] if args and isinstance(args[0], str) else "an unknown address"
+            log.warning("alert endpoint: malformed request from %s: %s (HTTP %s)",
+                        remote, _reason(exc), exc.code)
+        elif isinstance(exc, web.RequestPayloadError):
+            # A broken body, already refused (and logged) by the handler; aiohttp meets the
+            # error again while draining the rest of the body before closing.
+            log.debug("alert endpoint: dropped the rest of a malformed body")
+        else:
+            super().log(level, msg, *args, **kwargs)
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason that quotes nothing the client sent: ``LineTooLong`` -> line too long
+    (for aiohttp's payload error, the parser error that caused it)."""
+    cause = exc.__cause__ if isinstance(exc, web.RequestPayloadError) else exc
+    if not isinstance(cause, HttpProcessingError):
+        return "malformed body"
+    return _CAPITALS.sub(" ", type(cause).__name__).lower()
+
+
+def decode_body(body: bytes) -> object:
+    """A request body as JSON; raises :class:`AlertError` (400) and nothing else."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -512,6 +649,9 @@ def _decode(body: bytes) -> object:
     except RecursionError:
         raise AlertError(400, "body is not JSON this endpoint can read: nested too deeply"
                          ) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise AlertError(400, "body is not JSON this endpoint can read: a number has too "
+                              "many digits") from None
 
 
 def _header_tokens(request: web.Request) -> str | None:

@@ -9,14 +9,24 @@ their ``state`` dict live in SQLite and come back after a restart as they were.
 from __future__ import annotations
 
 import json
+import math
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import Connection, text
 
-from workstation.bars import Timeframe
+from workstation.settings_types import (
+    ClockTime,
+    Money,
+    Name,
+    Quantity,
+    Strict,
+    lax,
+    storable_text,
+    timeframe_label,
+)
 
 
 class InstanceStatus(StrEnum):
@@ -30,39 +40,56 @@ class InstanceError(ValueError):
     """Bad instance settings, phrased for the person who has to fix them."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 Percent = Annotated[float, Field(gt=0, lt=100)]
+ParamValue = bool | int | float | str  # what a strategy's Param can hold
+MAX_PARAM_INT = 2**53  # exact as a float and in JSON
 
 
-class InstanceRisk(_Strict):
+class InstanceRisk(Strict):
     """Per-instance limits, checked before the account-wide risk gate."""
 
     stop_pct: Percent | None = None  # entries without a stop-loss get one this far away
     take_profit_pct: Percent | None = None  # ... and a target this far away
-    max_position: Annotated[float, Field(gt=0)] | None = None  # per symbol, this instance's
-    max_daily_loss: Annotated[float, Field(gt=0)] | None = None  # breach pauses the instance
-    max_concurrent_positions: Annotated[int, Field(ge=1)] | None = None
+    max_position: Quantity | None = None  # per symbol, this instance's
+    max_daily_loss: Money | None = None  # breach pauses the instance
+    max_concurrent_positions: Annotated[int, Field(ge=1, le=10_000)] | None = None
 
 
-class InstanceSettings(_Strict):
+class InstanceSettings(Strict):
     instance_id: Annotated[str, Field(min_length=1, max_length=40,
                                       pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
-    strategy: Annotated[str, Field(min_length=1)]
-    params: dict[str, Any] = Field(default_factory=dict)
-    symbols: tuple[str, ...] = ()  # empty: the strategy's own default symbols
-    timeframes: Annotated[tuple[str, ...], Field(min_length=1)] = ("1m",)
-    allocation: Annotated[float, Field(gt=0)] | None = None  # capital it may hold
-    window_start: time | None = None  # entries only inside the window (exchange time)
-    window_end: time | None = None
+    strategy: Name
+    params: dict[Annotated[str, Field(max_length=100)], Any] = Field(default_factory=dict)
+    symbols: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=24)], ...],
+                       lax()] = ()  # empty: the strategy's own default symbols
+    timeframes: Annotated[tuple[str, ...], Field(min_length=1, max_length=20), lax()] = ("1m",)
+    allocation: Money | None = None  # capital it may hold
+    window_start: ClockTime | None = None  # entries only inside the window (exchange time)
+    window_end: ClockTime | None = None
     risk: InstanceRisk = InstanceRisk()
+
+    @field_validator("params")
+    @classmethod
+    def _plain_params(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """A parameter is a number, true/false or text, as ``Param`` declares them; the
+        strategy's own ``Param`` checks its type and bounds when the instance is added."""
+        for key, value in values.items():
+            storable_text(key)
+            if isinstance(value, str):
+                storable_text(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key}: {value} is not a finite number")
+            elif isinstance(value, int) and not isinstance(value, bool) and \
+                    abs(value) > MAX_PARAM_INT:
+                raise ValueError(f"{key}: {value} is too large")
+            elif not isinstance(value, ParamValue):
+                raise ValueError(f"{key}: {value!r} is not a number, true/false or text")
+        return values
 
     @field_validator("timeframes")
     @classmethod
     def _valid_timeframes(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(Timeframe.parse(value).label for value in values)
+        return tuple(timeframe_label(value) for value in values)
 
     def in_window(self, local: time) -> bool:
         """Whether an exchange-local time is inside the trading window (which may wrap
@@ -83,7 +110,8 @@ class InstanceSettings(_Strict):
         except ValidationError as exc:
             where = data.get("instance_id", "instance") if isinstance(data, dict) else "instance"
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: "
+                f"{err['msg'].removeprefix('Value error, ')}"
                 for err in exc.errors())
             raise InstanceError(f"strategy instance {where}: {problems}") from None
 
