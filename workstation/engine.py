@@ -39,6 +39,7 @@ from workstation.store.journal import (
     replay_recovery,
     restore,
 )
+from workstation.store.reserve import DiskReserve
 from workstation.store.sim_state import SimResume, load_sim_resume, save_sim_resume
 from workstation.store.writer import StoreWriter
 from workstation.strategies.context import Services
@@ -63,6 +64,7 @@ class RunOptions:
 
 DEMO_SYMBOL = "NQ"
 MARKET_SAVE_INTERVAL_S = 1.0  # wall seconds between saves of the simulated market's state
+RESERVE_RETRY_S = 2.0  # while the disk is full, how often to try to make the reserve again
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,7 @@ class Engine:
         self._home = home
         self.store: Store | None = None
         self.writer: StoreWriter | None = None
+        self.store_health = StoreHealth()
         self._account_lock: AccountLock | None = None
         if home is not None:
             self._account_lock = AccountLock(home, account)
@@ -140,7 +143,7 @@ class Engine:
                                       flush_rows=settings.store.flush_rows,
                                       flush_interval_s=settings.store.flush_interval_s,
                                       store_ticks=settings.store.store_ticks and not scratch,
-                                      store_bars=not scratch)
+                                      store_bars=not scratch, health=self.store_health)
             if isinstance(feed_builder, SimFeedBuilder) and not scratch:
                 feed_builder = feed_builder.resumed(load_sim_resume(self.store, account))
         self._continues_market = isinstance(feed_builder, SimFeedBuilder) and not scratch
@@ -154,6 +157,7 @@ class Engine:
         self._restored_fills: list[Fill] = []
         self._feed_task: asyncio.Task[None] | None = None
         self._market_task: asyncio.Task[None] | None = None
+        self._reserve_task: asyncio.Task[None] | None = None
         self._wall_start = 0.0
         self._wall_end: float | None = None
         self._stopped = False
@@ -176,7 +180,6 @@ class Engine:
         risk = build_risk(settings, instruments, self.portfolio, self.broker, self.bus,
                           self.clock, self.market)
         self.router, self.risk, self.kill_switch = risk.router, risk.monitor, risk.kill_switch
-        self.store_health = StoreHealth()
         risk.gate.store_health = self.store_health
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                    self.clock, settings.paper.break_even_r or None)
@@ -187,6 +190,8 @@ class Engine:
                                self.trades.trade_by_id, risk_state=self._risk_state,
                                account=self.account, health=self.store_health)
         self.journal.on_fatal = self._journal_failed
+        if self.store is not None:
+            self.journal.reserve = DiskReserve(self.store.path)
         self.restored_history: list[object] = []  # compliance events from earlier runs
         self.restored = Restored()  # what the store held for this account at the start
         self.demo = None
@@ -337,7 +342,9 @@ class Engine:
             if not self.scratch:
                 self.bars.seed_history(await self.writer.call(self._load_history))
             await self._restore_trading()
+            await self._make_reserve()
             self.writer.start()
+            self._reserve_task = asyncio.get_running_loop().create_task(self._watch_reserve())
             if self._continues_market:
                 self._market_task = asyncio.get_running_loop().create_task(
                     self._save_market_periodically())
@@ -347,6 +354,25 @@ class Engine:
         self.lag.start()
         self._wall_start = time.perf_counter()
         self._feed_task = asyncio.get_running_loop().create_task(self._run_feed())
+
+    async def _make_reserve(self) -> None:
+        reserve, writer = self.journal.reserve, self.writer
+        if reserve is None or writer is None:
+            return
+        if await writer.call(reserve.make):
+            self.journal.space_back()
+        elif not self.store_health.low_disk:
+            log.critical("the disk holding %s is full: no room for the %d MB space reserve; "
+                         "new entries are blocked until space is freed", reserve.path.parent,
+                         reserve.size // 2**20)
+            self.journal.disk_full("no room for the space reserve")
+
+    async def _watch_reserve(self) -> None:
+        """While the disk is full, try to make the space reserve again now and then."""
+        while True:
+            await asyncio.sleep(RESERVE_RETRY_S)
+            if self.store_health.low_disk:
+                await self._make_reserve()
 
     def market_resume(self) -> SimResume:
         """Where the simulated market stands now: its clock and last prices."""
@@ -408,8 +434,9 @@ class Engine:
             with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
         self.lag.stop()
-        if self._market_task is not None:
-            self._market_task.cancel()
+        for task in (self._market_task, self._reserve_task):
+            if task is not None:
+                task.cancel()
         if self.alerts is not None:
             await self.alerts.stop()
         await self.strategies.stop()

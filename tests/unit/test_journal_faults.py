@@ -9,20 +9,23 @@ NQ: tick 0.25, point value 20, commission 2.50 a contract a side.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.unit.strategy_desk import eventually
+from workstation import engine as engine_module
 from workstation.config import DATABASE_FILE, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed
 from workstation.model import NS_PER_SECOND, Quote, datetime_to_ns
 from workstation.orders import OrderIntent, OrderSide, OrderStatus
-from workstation.store import database
+from workstation.store import database, reserve
 from workstation.store.journal import recovery_path, unsaved_path
 
 T0 = datetime_to_ns(datetime(2026, 1, 13, 15, 0, tzinfo=UTC))  # CME Globex open
@@ -233,3 +236,56 @@ def test_ids_continue_after_the_highest_stored_even_when_a_row_is_missing(tmp_pa
 
     assert rows(tmp_path, "SELECT fill_id FROM fills ORDER BY rowid") == [("F1",), ("F3",),
                                                                           ("F4",)]
+
+
+@pytest.fixture
+def small_disk(tmp_path, monkeypatch):
+    """A real 4 MB filesystem (tmpfs) for the home, or a skip where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    monkeypatch.setattr(reserve, "RESERVE_BYTES", 512 * 1024)
+    monkeypatch.setattr(engine_module, "RESERVE_RETRY_S", 0.1)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def fill_the_disk(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\1" * 65_536)
+                handle.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_spends_the_space_reserve_on_the_waiting_fills_and_blocks_entries(small_disk):
+    async def scenario() -> dict:
+        engine = await started(small_disk)
+        filler = fill_the_disk(small_disk)
+        engine.router.submit(OrderIntent("buy-1", "NQ", BUY, 1))  # F1 at 21000.00
+        await eventually(lambda: engine.journal.waiting == 0)
+        blocked = (engine.store_health.low_disk, engine.store_health.available)
+        refused = engine.router.submit(OrderIntent("buy-2", "NQ", BUY, 1))
+        exit_ = engine.router.submit(OrderIntent("sell-1", "NQ", SELL, 1))  # F2 at 20999.75
+        await eventually(lambda: engine.journal.waiting == 0)
+        filler.unlink()  # the trader frees space
+        await eventually(lambda: engine.store_health.available)
+        await engine.stop()
+        return {"blocked": blocked, "refused": refused.reason, "exit": exit_.status}
+
+    seen = asyncio.run(scenario())
+
+    assert seen["blocked"] == (True, False)
+    assert seen["refused"].startswith("risk: store_unavailable: disk full")
+    assert seen["exit"] is OrderStatus.FILLED
+    assert rows(small_disk, "SELECT fill_id, price FROM fills ORDER BY rowid") == [
+        ("F1", 21_000.00), ("F2", 20_999.75)]

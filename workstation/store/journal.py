@@ -20,6 +20,7 @@ replays before anything else.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import logging
@@ -61,6 +62,7 @@ from workstation.signals.lifecycle import (
 )
 from workstation.store.database import Store, StoreError
 from workstation.store.health import StoreHealth, StoreHealthChanged
+from workstation.store.reserve import DiskReserve
 from workstation.store.writer import StoreWriter
 from workstation.text import storable
 from workstation.trades import ActiveTrade, TradeChanged, TradeClosed, TradeRecord
@@ -136,6 +138,7 @@ class Journal:
         self.health = health if health is not None else StoreHealth()
         self.listeners: list[Listener] = []
         self.on_fatal: Callable[[str], None] | None = None  # stops trading (the kill switch)
+        self.reserve: DiskReserve | None = None  # freed when the disk is full
         self._events: list[object] = []
         self._queue: deque[_Batch] = deque()
         self._in_flight = 0  # batches of the queue's head in the commit under way
@@ -214,14 +217,19 @@ class Journal:
             self._attempt = 0
             self.commits += 1
             self._done(count)
-            if self.health.recovered():
+            if self.health.committed():
                 log.warning("journal: the store is writable again; every waiting trading "
                             "event is stored")
                 self._publish_health()
             self._pump()
             return
         self.failures += 1
-        if is_transient(error):
+        if is_disk_full(error) and self.reserve is not None and self.reserve.release():
+            log.critical("journal: the disk is full; the space reserve was freed to store the "
+                         "waiting trading events; new entries are blocked until space is freed")
+            self.disk_full("the disk is full")
+            self._pump()
+        elif is_transient(error):
             self._wait_and_retry(error)
         else:
             self._salvage(count, error)
@@ -241,7 +249,7 @@ class Journal:
         delay = RETRY_DELAYS_S[min(self._attempt, len(RETRY_DELAYS_S) - 1)]
         self._attempt += 1
         reason = _short(error)
-        if self.health.failed(reason, self.waiting, self._now_ns()):
+        if self.health.failed(reason, self.waiting):
             log.critical("journal: trading events cannot be stored (%s); new entries are "
                          "blocked until they are, retrying", reason)
             self._publish_health()
@@ -290,6 +298,16 @@ class Journal:
         if self.on_fatal is not None:
             self.on_fatal(reason)
         self._pump()
+
+    def disk_full(self, reason: str) -> None:
+        if self.health.disk_full(reason):
+            self._publish_health()
+
+    def space_back(self) -> None:
+        """Called when the space reserve could be made again: the disk has room."""
+        if self.health.disk_ok():
+            log.warning("journal: the disk has room again; new entries are allowed")
+            self._publish_health()
 
     def _publish_health(self) -> None:
         health = self.health
@@ -469,6 +487,19 @@ def is_transient(error: BaseException) -> bool:
 
 _NEVER_PASSES = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.DataError,
                  sqlite3.InterfaceError)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """SQLite's "database or disk is full", or an OS error saying so."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        for candidate in (seen, getattr(seen, "orig", None)):
+            if isinstance(candidate, sqlite3.OperationalError) and "full" in str(candidate):
+                return True
+        seen = seen.__cause__
+    return False
 
 
 def merge_rows(batches: Iterable[Rows]) -> Rows:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from workstation.bus import EventBus
 from workstation.model import Bar, Tick
 from workstation.store.database import BarRow, Store, bar_row
+from workstation.store.health import StoreHealth
 from workstation.store.ticks import TickColumns
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ T = TypeVar("T")
 class StoreWriter:
     def __init__(self, store: Store, bus: EventBus, *, flush_rows: int = 20_000,
                  flush_interval_s: float = 0.25, store_ticks: bool = True,
-                 store_bars: bool = True) -> None:
+                 store_bars: bool = True, health: StoreHealth | None = None) -> None:
         self._store = store
         self._flush_rows = flush_rows
         self._interval = flush_interval_s
@@ -46,6 +47,8 @@ class StoreWriter:
         self.batches = 0
         self.write_seconds = 0.0
         self.failures = 0
+        self.dropped_rows = 0  # market data not stored while the disk was full
+        self._health = health
         if store_ticks:
             bus.subscribe(Tick, self.on_tick, "StoreWriter.on_tick")
         if store_bars:
@@ -80,6 +83,12 @@ class StoreWriter:
             return
         ticks, bars, rows = self._ticks, self._bars, self._tick_rows
         self._ticks, self._bars, self._tick_rows = {}, [], 0
+        if self._health is not None and self._health.low_disk:
+            if not self.dropped_rows:
+                log.error("store writer: the disk is full; market data is not stored until "
+                          "space is freed (trading events are)")
+            self.dropped_rows += rows + len(bars)
+            return
         self._pending.append(self._executor.submit(self._write, ticks, rows, bars))
         while self._pending and self._pending[0].done():
             self._pending.popleft()
