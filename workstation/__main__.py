@@ -41,7 +41,7 @@ from workstation.engine import Engine, FeedBuilder, RunOptions, sim_feed_builder
 from workstation.feeds.base import Backpressure
 from workstation.feeds.replay import ReplayEvent, ReplayFeed, events_from_file, ticks_from_store
 from workstation.importer import ImportProblem, import_file
-from workstation.logfile import Console, LogFile
+from workstation.logfile import LOG_FILE, Console, LogFile
 from workstation.model import datetime_to_ns, ns_to_datetime
 from workstation.sessions import NEW_YORK, SessionError, get_schedule
 from workstation.store import Store, StoreError
@@ -355,9 +355,9 @@ def _setup_logging(home: Path, verbose: bool) -> None:
     try:
         file_handler = LogFile(home)
     except OSError as exc:
-        raise ConfigError(f"cannot write to the Bracket home {home}: {exc.strerror} "
-                          f"({exc.filename}); check its permissions or choose another with "
-                          "--home DIR") from None
+        raise ConfigError(f"cannot write to the Bracket home {home}: {exc.strerror or exc} "
+                          f"({exc.filename or home / LOG_FILE}); check its permissions or "
+                          "choose another with --home DIR") from None
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")

@@ -280,6 +280,23 @@ def test_a_bad_strategy_on_the_command_line_exits_2_with_one_line(tmp_path, spec
     assert not (tmp_path / "home" / "bracket.sqlite").exists()
 
 
+@pytest.mark.parametrize(("specs", "message"), [
+    (["SMA crossover@NQ", "SMA crossover@NQ"],
+     "--strategy: instance sma-crossover-nq is given twice"),
+    (["@NQ"], "--strategy '@NQ': expected NAME, NAME@SYMBOL,SYMBOL or "
+              "NAME@SYMBOL:KEY=VALUE,KEY=VALUE"),
+    (["SMA crossover@NQ:fast"], "--strategy 'SMA crossover@NQ:fast': parameter 'fast': "
+                                "expected KEY=VALUE"),
+])
+def test_a_malformed_strategy_option_exits_2_with_one_line(tmp_path, specs, message):
+    options = [token for spec in specs for token in ("--strategy", spec)]
+
+    result = bracket("run", "--home", str(tmp_path / "home"), "--headless", "--seconds", "60",
+                     *options, cwd=tmp_path)
+
+    assert (result.returncode, result.stderr) == (2, f"bracket: {message}\n")
+
+
 def test_a_non_finite_strategy_parameter_on_the_command_line_exits_2(tmp_path):
     result = bracket("run", "--home", str(tmp_path / "home"), "--headless", "--seconds", "60",
                      "--strategy", "SMA crossover@NQ:stop_points=nan", cwd=tmp_path)
