@@ -5,6 +5,8 @@
     bracket run --headless --seconds 600 --speed max --seed 7 --report run.json
     bracket import FILE [--symbol NQ] [--timeframe 1m] [--tz America/New_York]
 
+Common options (``--home``, ``-v``) and run options work before or after the subcommand.
+
 This is the one engine module allowed to reach into ``ui`` (lazily, for the GUI);
 everything headless runs without Qt. Absolute imports only: PyInstaller runs
 this file as a top-level script.
@@ -17,13 +19,13 @@ import asyncio
 import itertools
 import json
 import logging
-import logging.handlers
 import math
 import re
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 from workstation.bus import EventBus
 from workstation.clock import SimClock
@@ -39,11 +41,15 @@ from workstation.engine import Engine, FeedBuilder, RunOptions, sim_feed_builder
 from workstation.feeds.base import Backpressure
 from workstation.feeds.replay import ReplayEvent, ReplayFeed, events_from_file, ticks_from_store
 from workstation.importer import ImportProblem, import_file
+from workstation.logfile import LOG_FILE, Console, LogFile
 from workstation.model import datetime_to_ns, ns_to_datetime
 from workstation.sessions import NEW_YORK, SessionError, get_schedule
 from workstation.store import Store, StoreError
 from workstation.store.database import open_store
-from workstation.strategies.instances import InstanceSettings
+from workstation.strategies.guard import Watchdog
+from workstation.strategies.instances import InstanceError, InstanceSettings, check_instance
+from workstation.strategies.loader import Catalog, plugin_files, plugin_folders
+from workstation.trade_stats import trade_stats
 
 log = logging.getLogger("workstation")
 
@@ -75,83 +81,171 @@ def _start(text: str) -> int:
     return get_schedule("us_equity").next_session(datetime_to_ns(midnight)).open_ns
 
 
-def _strategy(text: str) -> InstanceSettings:
-    """``NAME[@SYM,SYM]``: an instance with the strategy's default parameters, its id made
-    from the name and symbols (``sma-crossover-nq``)."""
-    name, _, symbols = text.partition("@")
+def _strategy_spec(text: str) -> InstanceSettings:
+    """``NAME[@SYM,SYM][:KEY=VALUE,...]``: an instance with the strategy's default parameters
+    (or those given), its id made from the name and symbols (``sma-crossover-nq``)."""
+    head, _, params_text = text.partition(":")
+    name, _, symbols = head.partition("@")
     chosen = tuple(s.strip() for s in symbols.split(",") if s.strip())
     slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {' '.join(chosen)}".lower()).strip("-")
     if not name.strip() or not slug:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME or NAME@SYMBOL,SYMBOL")
+        raise ConfigError(f"--strategy {text!r}: expected NAME, NAME@SYMBOL,SYMBOL or "
+                          "NAME@SYMBOL:KEY=VALUE,KEY=VALUE")
+    params: dict[str, object] = {}
+    for item in (p.strip() for p in params_text.split(",") if p.strip()):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ConfigError(f"--strategy {text!r}: parameter {item!r}: expected KEY=VALUE")
+        params[key.strip()] = _param_value(value.strip())
     try:
-        return InstanceSettings(instance_id=slug[:40], strategy=name.strip(), symbols=chosen)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+        return InstanceSettings.from_dict({"instance_id": slug[:40], "strategy": name.strip(),
+                                           "symbols": chosen, "params": params})
+    except InstanceError as exc:
+        raise ConfigError(f"--strategy {text!r}: {exc}") from None
 
 
-def _run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--headless", action="store_true", help="run the engine without Qt")
-    parser.add_argument("--seconds", type=float, default=None,
-                        help="simulated seconds to run (default: until closed)")
-    parser.add_argument("--speed", type=_speed, default=None,
-                        help="1 (real time), 10, 100 ... or max (default: max headless, "
-                             f"{SMOKE_SPEED:g} for --smoke, else the settings' feed.speed)")
-    parser.add_argument("--seed", type=int, default=None, help="simulation seed (settings: 7)")
-    parser.add_argument("--start", type=_start, default=None,
-                        help="simulated start date (default: the latest US equity session)")
-    parser.add_argument("--replay", default=None, metavar="FILE|store",
-                        help="replay a CSV/Parquet file of ticks or bars, or the stored "
-                             "ticks ('store'), instead of simulating")
-    parser.add_argument("--report", type=Path, default=None, help="write a JSON report here")
-    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
-                        help="run the built-in demo strategy on NQ (default: on for headless "
-                             "and smoke runs, off otherwise)")
-    parser.add_argument("--strategy", type=_strategy, action="append", default=[],
-                        metavar='"NAME[@SYM,SYM]"',
-                        help="run a strategy plugin (default parameters) on these symbols "
-                             "(default: its own); repeatable")
-    parser.add_argument("--auto-approve", action="store_true",
-                        help="approve every confirmed signal setup without a click")
-    parser.add_argument("--smoke", action="store_true",
-                        help="GUI self-test: stream, screenshot, print a JSON summary, exit")
-    parser.add_argument("--screenshot", type=Path, default=None, help="save the main window here")
+def _param_value(text: str) -> object:
+    """A parameter as typed on the command line: true/false, a number, or text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _checked_strategies(home: Path, settings: Settings, specs: list[str]) -> list[InstanceSettings]:
+    """The ``--strategy`` instances, each checked against the loaded plugins, the
+    instruments and its parameters' bounds before anything starts: a mistake on the command
+    line is refused (exit 2), not logged while the run goes on without it."""
+    instances = [_strategy_spec(spec) for spec in specs]
+    if not instances:
+        return []
+    ids = [instance.instance_id for instance in instances]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ConfigError(f"--strategy: instance {', '.join(twice)} is given twice")
+    watchdog = Watchdog(settings.strategies.hard_limit_s)
+    catalog = Catalog()
+    watchdog.start()
+    try:
+        catalog.load(plugin_files(plugin_folders(home)), watchdog)
+    finally:
+        watchdog.stop()
+    symbols = [item.symbol for item in settings.instruments]
+    for instance in instances:
+        offered = catalog.strategies.get(instance.strategy)
+        try:
+            check_instance(instance, offered.cls if offered else None, catalog.names(), symbols)
+        except InstanceError as exc:
+            raise ConfigError(f"--strategy: {exc}") from None
+    return instances
+
+
+Option = tuple[tuple[str, ...], dict[str, Any]]
+AFTER = "after_command_"  # dest prefix of an option given after the subcommand
+
+# Options that every command takes, before or after its name: adding one is one line here.
+COMMON_OPTIONS: list[Option] = [
+    (("--home",), {"help": "folder for settings, database and plugins (env BRACKET_HOME)"}),
+    (("-v", "--verbose"), {"action": "store_true", "help": "debug logging"}),
+]
+
+# Options of a run (the workstation, a headless run or a smoke test), before or after `run`.
+RUN_OPTIONS: list[Option] = [
+    (("--headless",), {"action": "store_true", "help": "run the engine without Qt"}),
+    (("--seconds",), {"type": float, "help": "simulated seconds to run (default: until "
+                                             "closed)"}),
+    (("--speed",), {"type": _speed, "help": "1 (real time), 10, 100 ... or max (default: max "
+                                           f"headless, {SMOKE_SPEED:g} for --smoke, else the "
+                                           "settings' feed.speed)"}),
+    (("--seed",), {"type": int, "help": "simulation seed (settings: 7)"}),
+    (("--start",), {"type": _start, "help": "simulated start date (default: the latest US "
+                                           "equity session)"}),
+    (("--replay",), {"metavar": "FILE|store", "help": "replay a CSV/Parquet file of ticks or "
+                     "bars, or the stored ticks ('store'), instead of simulating"}),
+    (("--report",), {"type": Path, "help": "write a JSON report here"}),
+    (("--demo",), {"action": argparse.BooleanOptionalAction,
+                   "help": "run the built-in demo strategy on NQ (default: on for headless "
+                           "and smoke runs, off otherwise)"}),
+    (("--strategy",), {"action": "append", "default": [],
+                       "metavar": '"NAME[@SYM,SYM][:KEY=VALUE,...]"',
+                       "help": "run a strategy plugin on these symbols (default: its own) "
+                               "with these parameters (default: its defaults); repeatable"}),
+    (("--auto-approve",), {"action": "store_true",
+                           "help": "approve every confirmed signal setup without a click"}),
+    (("--smoke",), {"action": "store_true",
+                    "help": "GUI self-test: stream, screenshot, print a JSON summary, exit"}),
+    (("--screenshot",), {"type": Path, "help": "save the main window here"}),
+]
+
+
+def _add_options(parser: argparse.ArgumentParser, options: list[Option], *,
+                 after_command: bool = False) -> None:
+    """Declare options on the main parser, or again on a subcommand's: there each one is
+    stored under a name of its own and is absent when not given, so that
+    ``_merge_after_command`` can tell what was written after the subcommand."""
+    for flags, spec in options:
+        if after_command:
+            dest = next(f for f in flags if f.startswith("--")).lstrip("-").replace("-", "_")
+            spec = {**spec, "dest": AFTER + dest, "default": argparse.SUPPRESS}
+            if spec.get("action") in (None, "append"):
+                spec.setdefault("metavar", dest.upper())
+        parser.add_argument(*flags, **spec)
+
+
+def _merge_after_command(args: argparse.Namespace) -> argparse.Namespace:
+    """An option after the subcommand wins over the same option before it; repeatable
+    options (``--strategy``) collect both."""
+    for key in [key for key in vars(args) if key.startswith(AFTER)]:
+        name, value = key.removeprefix(AFTER), vars(args).pop(key)
+        before = getattr(args, name, None)
+        setattr(args, name, before + value if isinstance(before, list) else value)
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bracket", description="Bracket trader workstation")
-    parser.add_argument("--home", default=None,
-                        help="folder for settings, database and plugins (env BRACKET_HOME)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    _run_options(parser)
+    _add_options(parser, COMMON_OPTIONS + RUN_OPTIONS)
     commands = parser.add_subparsers(dest="command")
-    _run_options(commands.add_parser("run", help="run the workstation or the headless engine"))
+    run = commands.add_parser("run", help="run the workstation or the headless engine")
+    _add_options(run, COMMON_OPTIONS + RUN_OPTIONS, after_command=True)
     importer = commands.add_parser("import", help="load a CSV or Parquet of ticks or bars")
     importer.add_argument("file", type=Path)
     importer.add_argument("--symbol", default=None, help="symbol when the file has no column")
     importer.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1m or 1d")
     importer.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    _add_options(importer, COMMON_OPTIONS, after_command=True)
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with options given before or after the subcommand merged."""
+    return _merge_after_command(build_parser().parse_args(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         home = resolve_home(args.home)
         _setup_logging(home, args.verbose)
         settings = load_settings(home / SETTINGS_FILE)
         if args.command == "import":
             return _import(home, settings, args)
+        strategies = _checked_strategies(home, settings, args.strategy)
         if args.replay is not None:
             settings = _without_tick_storage(settings)
-        if getattr(args, "auto_approve", False):
+        if args.auto_approve:
             settings = settings.model_copy(update={"signals": settings.signals.model_copy(
                 update={"auto_approve": ("*",)})})
         if args.headless:
-            return asyncio.run(_headless(home, settings, args))
+            return asyncio.run(_headless(home, settings, args, strategies))
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
 
         return run_gui(home, settings, feed_builder=_feed_builder(home, settings, args),
-                       demo=_demo(args), smoke=args.smoke, strategies=args.strategy,
+                       demo=_demo(args), smoke=args.smoke, strategies=strategies,
                        screenshot=args.screenshot, seconds=args.seconds, report=args.report)
     except (ConfigError, StoreError, SessionError, ImportProblem) as exc:
         print(f"bracket: {exc}", file=sys.stderr)
@@ -219,11 +313,12 @@ def _without_tick_storage(settings: Settings) -> Settings:
         update={"store": settings.store.model_copy(update={"store_ticks": False})})
 
 
-async def _headless(home: Path, settings: Settings, args: argparse.Namespace) -> int:
+async def _headless(home: Path, settings: Settings, args: argparse.Namespace,
+                    strategies: list[InstanceSettings]) -> int:
     if args.seconds is None and args.replay is None:
         raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
     engine = Engine(settings, home, _feed_builder(home, settings, args), demo=_demo(args),
-                    strategies=args.strategy)
+                    strategies=strategies)
     await engine.start()
     try:
         await engine.wait_feed()
@@ -234,8 +329,8 @@ async def _headless(home: Path, settings: Settings, args: argparse.Namespace) ->
     if args.report is not None:
         args.report.write_text(text + "\n", encoding="utf-8")
     summary = {k: report[k] for k in ("ticks", "bars", "events_per_s", "loop_lag_p99_ms")}
-    summary.update(orders=len(report["orders"]), fills=len(report["fills"]),
-                   trades=len(report["trades"]))
+    summary.update(orders=len(report["orders"]), fills=len(report["fills"]))
+    summary.update(trade_stats(report["trades"]))
     print(json.dumps(summary))
     return 0
 
@@ -255,15 +350,20 @@ def _import(home: Path, settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _setup_logging(home: Path, verbose: bool) -> None:
+    """The console (warnings, or everything with -v) and ``logs/bracket.log``. A home whose
+    log cannot be written is refused here, in one line, before anything else is touched."""
+    try:
+        file_handler = LogFile(home)
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the Bracket home {home}: {exc.strerror or exc} "
+                          f"({exc.filename or home / LOG_FILE}); check its permissions or "
+                          "choose another with --home DIR") from None
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    console = logging.StreamHandler(sys.stderr)
+    console = Console(sys.stderr)
     console.setFormatter(fmt)
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    (home / "logs").mkdir(exist_ok=True)
-    file_handler = logging.handlers.RotatingFileHandler(
-        home / "logs" / "bracket.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     file_handler.setFormatter(fmt)
     root.addHandler(console)
     root.addHandler(file_handler)

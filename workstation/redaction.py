@@ -122,8 +122,8 @@ def _scrub(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - any __str__ may raise; the record must still be made
-        message = (f"{_printable(record.msg)} (arguments that do not fit the message: "
-                   f"{_printable(record.args)})")
+        message = (f"{_printable(record.msg, str)} (arguments that do not fit the message: "
+                   f"{_printable(record.args, repr)})")
     record.msg, record.args = redact(message), ()
     if record.exc_info and record.exc_info[0] is not None:
         text = _formatter.formatException(record.exc_info)
@@ -136,8 +136,8 @@ def _scrub(record: logging.LogRecord) -> None:
         record.stack_info = redact(record.stack_info)
 
 
-def _printable(value: object) -> str:
+def _printable(value: object, show: Callable[[object], str]) -> str:
     try:
-        return repr(value)
+        return show(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ must not stop the logging call
         return f"<{type(value).__name__} that cannot be shown>"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from workstation.store import Store, open_store
+from workstation.trade_stats import trade_stats
 
 TIMING_KEYS = {"wall_s", "events_per_s", "ticks_per_s", "loop_lag_p50_ms", "loop_lag_p99_ms"}
 
@@ -21,11 +22,13 @@ def bracket(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def headless_run(tmp_path: Path, name: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    home = tmp_path / name
-    result = bracket("--home", str(home), "run", "--headless", "--seconds", "120", "--speed",
-                     "max", "--seed", "5", "--start", "2026-11-02", "--report", f"{name}.json",
-                     cwd=tmp_path)
+def headless_run(tmp_path: Path, name: str, *, options_first: bool = True
+                 ) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """A two-minute seeded run; its options before `run`, or all after it."""
+    options = ["--home", str(tmp_path / name), "--headless", "--seconds", "120", "--speed",
+               "max", "--seed", "5", "--start", "2026-11-02", "--report", f"{name}.json"]
+    argv = [*options, "run"] if options_first else ["run", *options]
+    result = bracket(*argv, cwd=tmp_path)
     report = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
     return result, report
 
@@ -34,7 +37,7 @@ def headless_run(tmp_path: Path, name: str) -> tuple[subprocess.CompletedProcess
 def two_runs(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("cli")
     first = headless_run(tmp_path, "home_a")
-    second = headless_run(tmp_path, "home_b")
+    second = headless_run(tmp_path, "home_b", options_first=False)
     return tmp_path, first, second
 
 
@@ -44,9 +47,19 @@ def test_a_headless_run_exits_zero_and_prints_a_json_summary_last(two_runs):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(summary) == {"ticks", "bars", "events_per_s", "loop_lag_p99_ms", "orders", "fills",
-                            "trades"}
+                            "trades", "net_pnl", "win_rate", "max_drawdown"}
     assert summary["ticks"] == report["ticks"] > 0
     assert summary["bars"] == report["bars"] > 0
+    assert {key: summary[key] for key in ("net_pnl", "trades", "win_rate", "max_drawdown")} == \
+        trade_stats(report["trades"])
+
+
+def test_options_after_run_give_the_same_run_as_options_before_it(two_runs):
+    tmp_path, (first, _), (second, _) = two_runs
+
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert (tmp_path / "home_b" / "bracket.sqlite").is_file()
+    assert (tmp_path / "home_b" / "logs" / "bracket.log").is_file()
 
 
 def test_two_headless_runs_with_the_same_seed_report_the_same_except_timings(two_runs):
@@ -140,7 +153,7 @@ def test_importing_a_good_csv_exits_0_and_says_what_it_imported(tmp_path):
     home = tmp_path / "home"
 
     first = bracket("--home", str(home), "import", str(csv), cwd=tmp_path)
-    second = bracket("--home", str(home), "import", str(csv), cwd=tmp_path)
+    second = bracket("import", str(csv), "--home", str(home), cwd=tmp_path)  # the same home
 
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == ("imported 2 ticks for NQ (2026-11-02 14:30:00 to "
@@ -244,3 +257,105 @@ def test_a_headless_run_with_auto_approval_takes_signals_through_to_trades(tmp_p
         "awaiting_approval", "approved", "active", "closed"]
     assert len(report["trades"]) >= 1
     assert {t["source"] for t in report["trades"]} == {"momentum-signals-nq-es"}
+
+
+# -- mistakes on the command line: exit 2, one line, before anything runs (issue 11.13) -----
+@pytest.mark.parametrize(("spec", "problem"), [
+    ("SMA crossover@XYZ", "strategy instance sma-crossover-xyz: unknown instruments XYZ"),
+    ("No such strategy@NQ", "strategy instance no-such-strategy-nq: unknown strategy 'No such "
+                            "strategy' (loaded: Donchian breakout, Indicator vote, Momentum "
+                            "signals, RSI mean reversion, SMA crossover)"),
+    ("SMA crossover@NQ:fast=1", "strategy instance sma-crossover-nq: fast: 1 is below the "
+                                "minimum 2"),
+    ("SMA crossover@NQ:fats=5", "strategy instance sma-crossover-nq: SMA crossover has no "
+                                "parameter fats"),
+])
+def test_a_bad_strategy_on_the_command_line_exits_2_with_one_line(tmp_path, spec, problem):
+    result = bracket("run", "--home", str(tmp_path / "home"), "--headless", "--seconds", "60",
+                     "--strategy", spec, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == f"bracket: --strategy: {problem}\n"
+    assert result.stdout == ""
+    assert not (tmp_path / "home" / "bracket.sqlite").exists()
+
+
+@pytest.mark.parametrize(("specs", "message"), [
+    (["SMA crossover@NQ", "SMA crossover@NQ"],
+     "--strategy: instance sma-crossover-nq is given twice"),
+    (["@NQ"], "--strategy '@NQ': expected NAME, NAME@SYMBOL,SYMBOL or "
+              "NAME@SYMBOL:KEY=VALUE,KEY=VALUE"),
+    (["SMA crossover@NQ:fast"], "--strategy 'SMA crossover@NQ:fast': parameter 'fast': "
+                                "expected KEY=VALUE"),
+])
+def test_a_malformed_strategy_option_exits_2_with_one_line(tmp_path, specs, message):
+    options = [token for spec in specs for token in ("--strategy", spec)]
+
+    result = bracket("run", "--home", str(tmp_path / "home"), "--headless", "--seconds", "60",
+                     *options, cwd=tmp_path)
+
+    assert (result.returncode, result.stderr) == (2, f"bracket: {message}\n")
+
+
+def test_a_non_finite_strategy_parameter_on_the_command_line_exits_2(tmp_path):
+    result = bracket("run", "--home", str(tmp_path / "home"), "--headless", "--seconds", "60",
+                     "--strategy", "SMA crossover@NQ:stop_points=nan", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == ("bracket: --strategy 'SMA crossover@NQ:stop_points=nan': strategy "
+                             "instance sma-crossover-nq: params: stop_points: nan is not a "
+                             "finite number\n")
+
+
+def test_a_strategy_parameter_given_on_the_command_line_is_used(tmp_path):
+    result = bracket("run", "--home", str(tmp_path / "home"), "--headless", "--seconds", "60",
+                     "--no-demo", "--strategy", "SMA crossover@NQ:fast=5,allow_short=false",
+                     "--report", "run.json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    store = open_store(tmp_path / "home" / "bracket.sqlite")
+    try:
+        with store.engine.connect() as conn:
+            settings = json.loads(conn.exec_driver_sql(
+                "SELECT settings FROM strategy_instances").scalar_one())
+    finally:
+        store.close()
+    assert (settings["params"]["fast"], settings["params"]["allow_short"]) == (5, False)
+    assert settings["params"]["slow"] == 30  # the default
+
+
+# -- a home that cannot be written (issue 11.12) ---------------------------------------------
+def test_a_home_whose_log_cannot_be_opened_exits_2_with_one_line(tmp_path):
+    home = tmp_path / "home"
+    (home / "logs" / "bracket.log").mkdir(parents=True)  # stands in for a file it cannot open
+
+    result = bracket("run", "--home", str(home), "--headless", "--seconds", "10", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (f"bracket: cannot write to the Bracket home {home}: Is a directory "
+                             f"({home / 'logs' / 'bracket.log'}); check its permissions or "
+                             "choose another with --home DIR\n")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_a_read_only_home_with_data_exits_2_with_one_line(tmp_path):
+    home = tmp_path / "home"
+    csv = tmp_path / "ticks.csv"
+    csv.write_text("ts,symbol,price,size\n2026-11-02T14:30:00Z,NQ,21000.25,1\n",
+                   encoding="utf-8")
+    assert bracket("--home", str(home), "import", str(csv), cwd=tmp_path).returncode == 0
+    folders = [home, home / "logs", home / "plugins"]
+    files = [path for path in home.rglob("*") if path.is_file()]
+    for path in [*files, *folders]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        result = bracket("run", "--home", str(home), "--headless", "--seconds", "10",
+                         cwd=tmp_path)
+    finally:
+        for path in [*folders, *files]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"bracket: cannot write to the Bracket home {home}: "
+                                    "Permission denied")
+    assert result.stderr.count("\n") == 1

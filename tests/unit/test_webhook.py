@@ -157,6 +157,52 @@ def test_bad_alert_is_refused_with_status_and_message_naming_the_problem(payload
     assert (error.status, str(error)) == (status, message)
 
 
+@pytest.mark.parametrize(("payload", "message"), [
+    ({"symbol": "N\x00Q", "side": "buy"},
+     "symbol: a control character (U+0000) at character 2 cannot be stored"),
+    ({"symbol": "NQ", "action": "bu\ud800y"},
+     "action: a lone surrogate (U+D800) at character 3 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "source": "tv\ud800"},
+     "source: a lone surrogate (U+D800) at character 3 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "message": "ok\x1b[31m"},
+     "message: a control character (U+001B) at character 3 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "time": "2024\udfff"},
+     "time: a lone surrogate (U+DFFF) at character 5 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "price": "1\x7f"},
+     "price: a control character (U+007F) at character 2 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "qty": {"a": ["ok", "\x7f"]}},
+     "qty.a[1]: a control character (U+007F) at character 1 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "bad\ud800key": 1},
+     "a field name in the alert: a lone surrogate (U+D800) at character 4 cannot be stored"),
+    ({"symbol": "NQ", "side": "buy", "a" * 70: "\x01"},
+     f"...{'a' * 57}: a control character (U+0001) at character 1 cannot be stored"),
+])
+def test_text_that_cannot_be_stored_is_refused_400_naming_the_field(payload, message):
+    error = refusal(payload)
+
+    assert (error.status, str(error)) == (400, message)
+
+
+@pytest.mark.parametrize(("time", "message"), [
+    ("9999-12-31T23:59:59+00:00",
+     "time '9999-12-31T23:59:59+00:00' is after 2262-04-11, the last time that can be stored"),
+    (99_999_999_999,
+     "time 99999999999 is after 2262-04-11, the last time that can be stored"),
+    ("1970-01-01T00:00:00Z", "time '1970-01-01T00:00:00Z' is not after 1970-01-01"),
+    ("0001-01-01T00:00:00+00:00", "time '0001-01-01T00:00:00+00:00' is not after 1970-01-01"),
+    ("-1e999999999", "time '-1e999999999' is not after 1970-01-01"),
+])
+def test_a_time_the_store_cannot_hold_is_refused_422(time, message):
+    error = refusal({"symbol": "NQ", "side": "buy", "time": time})
+
+    assert (error.status, str(error)) == (422, message)
+
+
+def test_the_last_storable_moment_is_accepted():
+    assert parse({"symbol": "NQ", "side": "buy", "time": "2262-04-11T23:47:16.854775Z"}
+                 ).signal.ts == 9_223_372_036_854_775_000
+
+
 # -- settings ----------------------------------------------------------------------------------
 def test_endpoint_is_off_by_default_and_needs_no_token_then():
     settings = WebhookSettings()
@@ -357,6 +403,29 @@ def test_body_that_is_not_json_is_refused_400_before_the_token_is_judged():
     assert status == 400
     assert answer == {"error": "body is not JSON: Expecting value: line 1 column 1 (char 0)"}
     assert [(bad.status, bad.body_excerpt) for bad in record.bad] == [(400, "NQ buy now")]
+
+
+def test_a_number_with_too_many_digits_is_refused_400_not_500():
+    async def scenario():
+        async with endpoint() as ep:
+            body = b'{"symbol": "NQ", "price": ' + b"1" * 5000 + b"}"
+            return await ep.post(data=body)
+
+    assert asyncio.run(scenario()) == (400, {
+        "error": "body is not JSON this endpoint can read: a number has too many digits"})
+
+
+def test_a_token_holding_a_lone_surrogate_is_a_wrong_token_not_a_server_error():
+    async def scenario():
+        async with endpoint() as ep:
+            body = b'{"symbol": "NQ", "side": "buy", "token": "s3cret\\ud800"}'
+            return *(await ep.post(data=body)), ep.record
+
+    status, answer, record = asyncio.run(scenario())
+
+    assert (status, answer) == (403, {"error": "wrong token"})
+    assert [bad.body_excerpt for bad in record.bad] == [
+        '{"symbol": "NQ", "side": "buy", "token": "***"}']
 
 
 def test_body_that_is_not_utf8_is_refused_400():

@@ -31,6 +31,7 @@ from workstation.strategies.instances import (
     InstanceSettings,
     InstanceStatus,
     StoredInstance,
+    check_instance,
 )
 from workstation.strategies.loader import (
     Catalog,
@@ -40,7 +41,7 @@ from workstation.strategies.loader import (
     plugin_files,
 )
 from workstation.strategies.watcher import FolderWatcher
-from workstation.strategy import ParamError, Strategy
+from workstation.strategy import Strategy
 
 log = logging.getLogger(__name__)
 
@@ -163,30 +164,8 @@ class StrategyHost:
         # settings built with model_copy(update=...) skip pydantic's checks: check them all
         settings = InstanceSettings.from_dict(settings.model_dump())
         offered = self.catalog.strategies.get(settings.strategy)
-        where = f"strategy instance {settings.instance_id}"
-        if offered is None:
-            raise InstanceError(f"{where}: unknown strategy {settings.strategy!r} (loaded: "
-                                f"{', '.join(self.catalog.names()) or 'none'})")
-        if not settings.symbols:
-            settings = settings.model_copy(update={"symbols": tuple(offered.cls.symbols)})
-        unknown = [s for s in settings.symbols if s not in self.services.instruments]
-        if unknown:
-            raise InstanceError(f"{where}: unknown instruments {', '.join(unknown)}")
-        declared = offered.cls.declared_params()
-        extra = sorted(set(settings.params) - set(declared))
-        if extra and drop_unknown:
-            log.warning("%s: %s no longer has parameter %s; dropped", where, offered.name,
-                        ", ".join(extra))
-        elif extra:
-            raise InstanceError(f"{where}: {offered.name} has no parameter "
-                                f"{', '.join(extra)}")
-        params = {}
-        for key, param in declared.items():
-            try:
-                params[key] = param.validate(settings.params.get(key, param.default))
-            except ParamError as exc:
-                raise InstanceError(f"{where}: {exc}") from None
-        return settings.model_copy(update={"params": params})
+        return check_instance(settings, offered.cls if offered else None, self.catalog.names(),
+                              self.services.instruments, drop_unknown=drop_unknown)
 
     async def add(self, settings: InstanceSettings, *, start: bool = True) -> StrategyContext:
         if settings.instance_id in self.contexts:

@@ -9,7 +9,9 @@ their ``state`` dict live in SQLite and come back after a restart as they were.
 from __future__ import annotations
 
 import json
+import logging
 import math
+from collections.abc import Collection
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
@@ -27,6 +29,9 @@ from workstation.settings_types import (
     storable_text,
     timeframe_label,
 )
+from workstation.strategy import ParamError, Strategy
+
+log = logging.getLogger(__name__)
 
 
 class InstanceStatus(StrEnum):
@@ -114,6 +119,38 @@ class InstanceSettings(Strict):
                 f"{err['msg'].removeprefix('Value error, ')}"
                 for err in exc.errors())
             raise InstanceError(f"strategy instance {where}: {problems}") from None
+
+
+def check_instance(settings: InstanceSettings, offered: type[Strategy] | None,
+                   loaded: Collection[str], instruments: Collection[str], *,
+                   drop_unknown: bool = False) -> InstanceSettings:
+    """An instance checked against its strategy class (``offered``; None when no loaded
+    plugin has that name) and the instruments, with default symbols and parameters filled
+    in; ``InstanceError`` names the instance and the problem. ``drop_unknown``: forget
+    parameters the strategy no longer declares (a new version of its file) instead."""
+    where = f"strategy instance {settings.instance_id}"
+    if offered is None:
+        raise InstanceError(f"{where}: unknown strategy {settings.strategy!r} (loaded: "
+                            f"{', '.join(sorted(loaded)) or 'none'})")
+    if not settings.symbols:
+        settings = settings.model_copy(update={"symbols": tuple(offered.symbols)})
+    unknown = [s for s in settings.symbols if s not in instruments]
+    if unknown:
+        raise InstanceError(f"{where}: unknown instruments {', '.join(unknown)}")
+    declared = offered.declared_params()
+    extra = sorted(set(settings.params) - set(declared))
+    if extra and drop_unknown:
+        log.warning("%s: %s no longer has parameter %s; dropped", where, offered.name,
+                    ", ".join(extra))
+    elif extra:
+        raise InstanceError(f"{where}: {offered.name} has no parameter {', '.join(extra)}")
+    params = {}
+    for key, param in declared.items():
+        try:
+            params[key] = param.validate(settings.params.get(key, param.default))
+        except ParamError as exc:
+            raise InstanceError(f"{where}: {exc}") from None
+    return settings.model_copy(update={"params": params})
 
 
 class StoredInstance(BaseModel):
