@@ -27,6 +27,12 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from workstation.accounts import (
+    DEFAULT_ACCOUNT,
+    AccountError,
+    check_account_name,
+    fresh_account_name,
+)
 from workstation.bus import EventBus
 from workstation.clock import SimClock
 from workstation.config import (
@@ -179,6 +185,9 @@ RUN_OPTIONS: list[Option] = [
     (("--smoke",), {"action": "store_true",
                     "help": "GUI self-test: stream, screenshot, print a JSON summary, exit"}),
     (("--screenshot",), {"type": Path, "help": "save the main window here"}),
+    (("--account",), {"help": "paper account to trade (default: the workstation's last one, "
+                              "Paper at first; headless and smoke runs: a new account of "
+                              "their own, with a market of their own)"}),
 ]
 
 
@@ -218,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1m or 1d")
     importer.add_argument("--tz", default=None, help="time zone of naive timestamps")
     _add_options(importer, COMMON_OPTIONS, after_command=True)
+    check = commands.add_parser("check", help="check the whole database for damage (slow on "
+                                              "a large file); exit 2 when it is damaged")
+    _add_options(check, COMMON_OPTIONS, after_command=True)
     return parser
 
 
@@ -234,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(home / SETTINGS_FILE)
         if args.command == "import":
             return _import(home, settings, args)
+        if args.command == "check":
+            return _check(home)
+        account, scratch = _account(args)
         strategies = _checked_strategies(home, settings, args.strategy)
         if args.replay is not None:
             settings = _without_tick_storage(settings)
@@ -241,15 +256,40 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.model_copy(update={"signals": settings.signals.model_copy(
                 update={"auto_approve": ("*",)})})
         if args.headless:
-            return asyncio.run(_headless(home, settings, args, strategies))
+            return asyncio.run(_headless(home, settings, args, strategies, account, scratch))
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
 
         return run_gui(home, settings, feed_builder=_feed_builder(home, settings, args),
                        demo=_demo(args), smoke=args.smoke, strategies=strategies,
-                       screenshot=args.screenshot, seconds=args.seconds, report=args.report)
-    except (ConfigError, StoreError, SessionError, ImportProblem) as exc:
+                       screenshot=args.screenshot, seconds=args.seconds, report=args.report,
+                       account=account, scratch=scratch)
+    except (ConfigError, StoreError, SessionError, ImportProblem, AccountError) as exc:
         print(f"bracket: {exc}", file=sys.stderr)
         return 2
+
+
+def _account(args: argparse.Namespace) -> tuple[str | None, bool]:
+    """The account to trade and whether the run is a scratch run (a new account with a
+    market of its own). None: the workstation's last account."""
+    if args.account is not None:
+        return check_account_name(args.account), False
+    if args.headless or args.smoke:
+        return fresh_account_name("smoke" if args.smoke else "run"), True
+    return None, False
+
+
+def _check(home: Path) -> int:
+    """The full integrity check, on demand (the quick check runs at every open)."""
+    path = home / DATABASE_FILE
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist")
+    store = Store(path)
+    try:
+        store.check_integrity(full=True)
+    finally:
+        store.close()
+    print(f"{path}: ok")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> bool:
@@ -314,11 +354,12 @@ def _without_tick_storage(settings: Settings) -> Settings:
 
 
 async def _headless(home: Path, settings: Settings, args: argparse.Namespace,
-                    strategies: list[InstanceSettings]) -> int:
+                    strategies: list[InstanceSettings], account: str | None,
+                    scratch: bool) -> int:
     if args.seconds is None and args.replay is None:
         raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
     engine = Engine(settings, home, _feed_builder(home, settings, args), demo=_demo(args),
-                    strategies=strategies)
+                    strategies=strategies, account=account or DEFAULT_ACCOUNT, scratch=scratch)
     await engine.start()
     try:
         await engine.wait_feed()
@@ -328,7 +369,8 @@ async def _headless(home: Path, settings: Settings, args: argparse.Namespace,
     text = json.dumps(report, indent=2)
     if args.report is not None:
         args.report.write_text(text + "\n", encoding="utf-8")
-    summary = {k: report[k] for k in ("ticks", "bars", "events_per_s", "loop_lag_p99_ms")}
+    summary = {k: report[k] for k in ("account_name", "ticks", "bars", "events_per_s",
+                                      "loop_lag_p99_ms")}
     summary.update(orders=len(report["orders"]), fills=len(report["fills"]))
     summary.update(trade_stats(report["trades"]))
     print(json.dumps(summary))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from workstation.text import check_storable
+from workstation.text import UnstorableText, check_storable
 
 DEFAULT_ACCOUNT = "Paper"
 MAX_NAME = 40
@@ -28,7 +28,10 @@ class AccountError(ValueError):
 
 def check_account_name(name: str) -> str:
     """``name`` stripped, or ``AccountError`` saying what a name may hold."""
-    cleaned = check_storable("account", name).strip()
+    try:
+        cleaned = check_storable("account name", name).strip()
+    except UnstorableText as exc:
+        raise AccountError(str(exc)) from None
     if not cleaned or len(cleaned) > MAX_NAME or not _NAME.fullmatch(cleaned):
         raise AccountError(f"account name {name!r}: use 1 to {MAX_NAME} letters, digits, "
                            "spaces, '.', '_' or '-', starting with a letter or digit")

@@ -458,6 +458,7 @@ class Engine:
             state = self.market.get(symbol)
             symbols[symbol] = {"ticks": state.trades, "last": state.last, "volume": state.volume}
         return {
+            "account_name": self.account,
             "feed": self.feed.name,
             "ticks": self.feed.ticks,
             "quotes": self.feed.quotes,
