@@ -288,13 +288,16 @@ def test_approval_sends_one_bracket_per_target_at_the_next_bar_open(tmp_path):
         ("sig-1-1", OrderSide.BUY, 1, 21_011.0), ("sig-1-2", OrderSide.BUY, 1, 21_011.0)]
     legs = {(u.client_order_id, u.type, u.stop_price or u.limit_price) for u in desk.updates
             if u.intent.parent_id and u.status is OrderStatus.ACCEPTED}
+    # the pivot stop stays; the targets are re-anchored to the fill one point above the
+    # setup's 21,010: R = 21,011 - 20,961 = 50 points, 1R 21,061 and 2R 21,111
     assert legs == {("sig-1-1-SL", OrderType.STOP, 20_961.0),
-                    ("sig-1-1-TP", OrderType.LIMIT, 21_059.0),
+                    ("sig-1-1-TP", OrderType.LIMIT, 21_061.0),
                     ("sig-1-2-SL", OrderType.STOP, 20_961.0),
-                    ("sig-1-2-TP", OrderType.LIMIT, 21_108.0)}
+                    ("sig-1-2-TP", OrderType.LIMIT, 21_111.0)}
     assert states(record)[-2:] == ["approved", "active"]
     assert record.history[-2].reason == "approved by trader 0.0 s after confirmation"
-    assert record.history[-1].reason == "entry filled 1 @ 21011 (trade T1)"
+    assert record.history[-1].reason == ("entry filled 1 @ 21011 (trade T1); from the fill: "
+                                         "1R 50.00 points, targets 21,061.00 / 21,111.00")
     assert record.order_client_ids == ["sig-1-1", "sig-1-2"]
     assert record.approved_ts - record.confirmed_ts == 1  # 1 ns: approved at the next trade
     assert record.as_report()["approval_s"] == 1e-9
@@ -307,8 +310,9 @@ def test_the_signal_closes_with_its_trade_and_the_exit_reason(tmp_path):
         record = confirmed_long(desk)
         desk.trade(21_011.0, ts=T0 + 4 * MINUTE + 1)
         desk.engine.signals.approve(record.id)
-        desk.trade(21_060.0)  # through the first target (limits fill on a trade through)
-        desk.trade(21_109.0)  # through the second: flat
+        # targets from the fill at 21,011 (R 50): 21,061 and 21,111
+        desk.trade(21_062.0)  # through the first target (limits fill on a trade through)
+        desk.trade(21_112.0)  # through the second: flat
         await desk.stop()
         return record
 
