@@ -79,8 +79,9 @@ def test_a_bracket_order_from_the_ticket_fills_and_shows_as_an_active_trade(work
     assert window.engine.broker.all_orders() == []
     shown = ticket.summary.text()
     for text in ("BUY 1 NQ market · DAY", "21,000.25 (ask)",
-                 "20,990.25 · 10.00 pts · 40 ticks · risk $200.00",
-                 "21,020.25 · 20.00 pts · 2.00R · reward $400.00", "$2.50 per side"):
+                 "10.00 pts below the fill ≈ 20,990.25 · 40 ticks · risk $200.00",
+                 "20.00 pts above the fill (2R) ≈ 21,020.25 · reward $400.00",
+                 "$2.50 per side"):
         assert text in shown
     qtbot.mouseClick(ticket.submit_button, LEFT)
     assert not ticket.isVisible()
@@ -160,7 +161,8 @@ def test_ticket_distances_in_points_and_r_round_to_the_tick(workstation):
                                                                           5985.50)
     assert problems(priced, es) == []
     intent = build_intent(priced, "manual-1")
-    assert intent.bracket == Bracket(6007.25, 5985.50)
+    # sent as distances from the fill (7.25 and 14.50 points), the prices as estimates
+    assert intent.bracket == Bracket(6007.25, 5985.50, stop_offset=7.25, target_offset=14.5)
     assert (intent.limit_price, intent.qty, intent.source) == (6000.00, 2, "manual")
 
 
