@@ -131,7 +131,8 @@ def test_a_confirmed_signal_is_approved_with_one_click_and_becomes_a_tracked_tra
     qtbot.waitUntil(lambda: window.trades.active_model.rowCount() == 1)
     qtbot.waitUntil(lambda: active_cell(window, "Qty") == "2")  # a 1-lot bracket per target
     assert [active_cell(window, c) for c in ("Symbol", "Side", "Entry", "Stop", "Target")] == [
-        "NQ", "Long", "21,011.00", "20,961.00", "21,059.00"]  # the nearest target shown
+        "NQ", "Long", "21,011.00", "20,961.00", "21,061.00"]  # the nearest target shown,
+    # re-anchored to the fill one point above the setup's entry: 1R = 50 points
     assert sorted((o.client_order_id, o.status.value) for o in
                   window.engine.broker.all_orders()) == [
         ("sig-1-1", "filled"), ("sig-1-1-SL", "accepted"), ("sig-1-1-TP", "accepted"),

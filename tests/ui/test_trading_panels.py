@@ -89,7 +89,7 @@ def test_a_bracket_order_from_the_ticket_fills_and_shows_as_an_active_trade(work
     qtbot.waitUntil(lambda: window.trades.active_model.rowCount() == 1)
     assert row_texts(window.trades.active_model) == [
         "NQ", "Long", "1", "21,000.25", "21,000.25", "20,990.25", "21,020.25", "+0.00",
-        "+0.00", "+0.00", "+0.00", "40"]
+        "+0.00", "+0.00", "+0.00", "40", "manual"]
     entry = window.engine.broker.all_orders()[0]
     assert (entry.client_order_id, entry.avg_fill_price) == ("manual-1", 21000.25)
     # the legs work as an OCO pair; the entry is done with its fill
@@ -231,7 +231,7 @@ def test_a_closed_trade_stays_charted_with_break_even_and_exit_marked(workstatio
     assert trades.active_model.rowCount() == 0
     assert row_texts(trades.recent_model)[1:] == [
         "NQ", "Long", "1", "21,000.25", "21,020.25", "+2.00", "+2.00", "+0.00", "+395.00",
-        "target"]  # 20 points x $20 = 400, less 2 x 2.50 commission
+        "target", "manual"]  # 20 points x $20 = 400, less 2 x 2.50 commission
     chart = trades.chart
     assert chart.trade_id == "T1"
     assert trades.recent_table.currentIndex().row() == 0  # the selection followed the trade
@@ -256,7 +256,7 @@ def test_close_trade_flattens_the_selected_trade(workstation, qtbot):
     assert trades.active_model.rowCount() == 0
     # sold at the bid: -0.25 x $20 = -5.00, less 5.00 commission
     assert row_texts(trades.recent_model)[4:] == ["21,000.25", "21,000.00", "—", "—", "—",
-                                                  "-10.00", "manual"]
+                                                  "-10.00", "manual", "manual"]
     assert window.engine.portfolio.position("NQ") == 0
     assert "Flatten NQ" in window.notice.text()
 
@@ -302,7 +302,7 @@ def test_orders_panel_lists_a_working_limit_and_delete_cancels_it(workstation, q
     qtbot.waitUntil(lambda: orders.working_model.rowCount() == 1)
     assert row_texts(orders.working_model) == ["10:00:02", "NQ", "Buy", "limit", "1",
                                                "20,990.00", "DAY", "accepted",
-                                               order.client_order_id]
+                                               order.client_order_id, "manual"]
     orders.working_table.setFocus()
     orders.working_table.selectRow(0)
     qtbot.keyClick(orders.working_table, Qt.Key.Key_Delete)
