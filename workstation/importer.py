@@ -113,7 +113,7 @@ class _CsvLines:
 
 def _csv_records(path: Path) -> Iterator[tuple[int, int]]:
     """(first physical line, field count) of each record pandas reads: lines holding only
-    whitespace are skipped, as ``read_csv`` skips them."""
+    spaces and tabs are skipped, as ``read_csv`` skips them."""
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
         consumed: list[str] = []
 
@@ -129,7 +129,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, int]]:
                 start, last = last + 1, reader.line_num
                 raw = "".join(consumed)
                 consumed.clear()
-                if raw.strip():
+                if raw.strip(" \t\r\n"):
                     yield start, len(fields)
         except csv.Error:
             return  # a field beyond csv's size limit: later rows fall back to pos + 2

@@ -6,6 +6,7 @@ CSV the header is line 1 and the first data row is line 2.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -893,3 +894,35 @@ def test_a_missing_parquet_engine_gives_a_clean_message_on_how_to_install_it(tmp
     assert done.stdout == ("ticks.parquet: reading Parquet needs the pyarrow package, which is "
                            "not installed; install it with `pip install pyarrow` (or reinstall "
                            "Bracket), or convert the file to CSV\n")
+
+
+# -- through the command line: one line, exit 2, or the summary -----------------------------
+def bracket_import(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "BRACKET_HOME"}
+    return subprocess.run([sys.executable, "-m", "workstation", "--home", str(home), "import",
+                           *args], cwd=Path(__file__).parents[2], env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_the_command_line_says_how_many_bars_were_already_stored(tmp_path):
+    home = tmp_path / "home"
+    first = write(tmp_path, "bars.csv", TWO_BARS)
+    more = write(tmp_path, "more.csv", TWO_BARS
+                 + "2026-11-02T14:32:00Z,NQ,21000.75,21001.00,21000.00,21000.25,60\n")
+
+    assert bracket_import(home, str(first), "--timeframe", "1m").returncode == 0
+    result = bracket_import(home, str(more), "--timeframe", "1m")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == ("imported 1 bars for NQ (2026-11-02 14:30:00 to 2026-11-02 14:32:00 "
+                             "UTC) from more.csv; 2 already stored\n")
+
+
+def test_an_unknown_time_zone_on_the_command_line_exits_2_in_one_line(tmp_path):
+    path = write(tmp_path, "ticks.csv", "ts,symbol,price,size\n2026-11-02 09:30:00,NQ,21000.25,1\n")
+
+    result = bracket_import(tmp_path / "home", str(path), "--tz", "Mars/Olympus")
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("bracket: --tz 'Mars/Olympus' is not a known time zone; use a name "
+                             "such as America/New_York or UTC\n")
