@@ -445,10 +445,16 @@ def _steps(values: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return too_many, ~too_many & (error > 1e-6 + steps * 2.0**-50)
 
 
+def _per_row(frame: pd.DataFrame, by_symbol: dict[str, float]) -> np.ndarray:
+    """Each row's value for its (known) symbol."""
+    codes, symbols = pd.factorize(frame["symbol"])
+    return np.array([by_symbol[s] for s in symbols], dtype=float)[codes]
+
+
 def _check_prices(frame: pd.DataFrame, column: str, instruments: dict[str, Instrument],
                   problems: _Problems) -> None:
     price = frame[column].to_numpy(dtype=float)
-    tick = frame["symbol"].map(lambda s: instruments[s].tick_size).to_numpy(dtype=float)
+    tick = _per_row(frame, {s: i.tick_size for s, i in instruments.items()})
     problems.rows(price <= 0, lambda i: f"{column} {price[i]} is not positive")
     too_big = price > MAX_PRICE
     problems.rows(too_big, lambda i: f"{column} {price[i]} is above the largest price "
@@ -464,9 +470,9 @@ def _check_prices(frame: pd.DataFrame, column: str, instruments: dict[str, Instr
 def _check_sizes(frame: pd.DataFrame, instruments: dict[str, Instrument],
                  problems: _Problems) -> None:
     size = frame["size"].to_numpy(dtype=float)
-    found = [instruments[s] for s in frame["symbol"]]
-    lot = np.array([i.lot_size for i in found], dtype=float)
-    future = np.array([i.asset_class is AssetClass.FUTURE for i in found], dtype=bool)
+    lot = _per_row(frame, {s: i.lot_size for s, i in instruments.items()})
+    future = _per_row(frame, {s: float(i.asset_class is AssetClass.FUTURE)
+                              for s, i in instruments.items()}) > 0
     problems.rows(size <= 0, lambda i: f"size {size[i]} is not positive")
     too_big = size > MAX_QTY
     problems.rows(too_big, lambda i: f"size {size[i]} is above the largest size per row "

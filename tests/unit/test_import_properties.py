@@ -72,8 +72,43 @@ def good_tick(draw: st.DrawFn) -> tuple[str, float, float]:
 
 def tick_cells(seconds: int, row: tuple[str, float, float]) -> list[str]:
     symbol, price, size = row
-    stamp = np.datetime64(seconds, "s").astype(str) + "Z"
-    return [stamp, symbol, repr(price), repr(size)]
+    return [_stamp(seconds), symbol, repr(price), repr(size)]
+
+
+def _stamp(seconds: int) -> str:
+    return np.datetime64(seconds, "s").astype(str) + "Z"
+
+
+@st.composite
+def good_bar(draw: st.DrawFn, seconds: int) -> list[str]:
+    low = draw(st.integers(min_value=1, max_value=100_000)) * 0.25
+    high = low + draw(st.integers(min_value=0, max_value=40)) * 0.25
+    volume = draw(st.integers(min_value=0, max_value=10**9))
+    trades = draw(st.integers(min_value=0, max_value=10**6))
+    return [_stamp(seconds), "NQ", repr(low), repr(high), repr(low), repr(high), str(volume),
+            str(trades)]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, good: st.SearchStrategy[list[str]]) -> list[str]:
+    """A good row with one cell replaced by junk, so the later checks (grid, lots, order,
+    duplicates) are reached too."""
+    cells = draw(good)
+    cells[draw(st.integers(min_value=0, max_value=len(cells) - 1))] = draw(junk_cell)
+    return cells
+
+
+def _with_junk(draw: st.DrawFn, rows: list[list[str]], good: st.SearchStrategy[list[str]],
+               width: int) -> bool:
+    """Insert junk rows (random cells, or a good row with one cell spoiled) into ``rows``
+    at random places; whether any was inserted."""
+    junk = draw(st.lists(st.one_of(st.lists(junk_cell, min_size=width - 1, max_size=width + 1),
+                                   mutated(good)), max_size=3))
+    if not rows and not junk:
+        junk.append(draw(mutated(good)))
+    for cells in junk:
+        rows.insert(draw(st.integers(min_value=0, max_value=len(rows))), cells)
+    return bool(junk)
 
 
 @st.composite
@@ -81,36 +116,21 @@ def tick_files(draw: st.DrawFn) -> tuple[str, list[tuple], bool]:
     """(CSV text, the good ticks it holds, whether it also holds junk rows)."""
     goods = draw(st.lists(good_tick(), max_size=6))
     rows: list[list[str]] = [tick_cells(T0 + i, row) for i, row in enumerate(goods)]
-    junk = draw(st.lists(junk_row, max_size=3))
-    for cells in junk:
-        rows.insert(draw(st.integers(min_value=0, max_value=len(rows))), cells)
-    if not rows:
-        rows.append(draw(junk_row))
-        junk.append(rows[0])
+    any_time = st.builds(tick_cells, st.integers(min_value=T0 - 2, max_value=T0 + 8), good_tick())
+    has_junk = _with_junk(draw, rows, any_time, 4)
     expected = [(s, (T0 + i) * 10**9, p, z, 0) for i, (s, p, z) in enumerate(goods)]
-    return _csv(draw, ["ts", "symbol", "price", "size"], rows), expected, bool(junk)
+    return _csv(draw, ["ts", "symbol", "price", "size"], rows), expected, has_junk
 
 
 @st.composite
 def bar_files(draw: st.DrawFn) -> tuple[str, int, bool]:
     """(CSV text, how many good bars it holds, whether it also holds junk rows)."""
     count = draw(st.integers(min_value=0, max_value=4))
-    rows = []
-    for i in range(count):
-        low = draw(st.integers(min_value=1, max_value=100_000)) * 0.25
-        high = low + draw(st.integers(min_value=0, max_value=40)) * 0.25
-        stamp = np.datetime64(T0 + 60 * i, "s").astype(str) + "Z"
-        volume = draw(st.integers(min_value=0, max_value=10**9))
-        rows.append([stamp, "NQ", repr(low), repr(high), repr(low), repr(high), str(volume),
-                     str(draw(st.integers(min_value=0, max_value=10**6)))])
-    junk = draw(st.lists(st.lists(junk_cell, min_size=6, max_size=9), max_size=3))
-    for cells in junk:
-        rows.insert(draw(st.integers(min_value=0, max_value=len(rows))), cells)
-    if not rows:
-        rows.append(draw(st.lists(junk_cell, min_size=8, max_size=8)))
-        junk.append(rows[0])
+    rows = [draw(good_bar(T0 + 60 * i)) for i in range(count)]
+    any_time = st.integers(min_value=T0 - 120, max_value=T0 + 300).flatmap(good_bar)
+    has_junk = _with_junk(draw, rows, any_time, 8)
     header = ["ts", "symbol", "open", "high", "low", "close", "volume", "trades"]
-    return _csv(draw, header, rows), count, bool(junk)
+    return _csv(draw, header, rows), count, has_junk
 
 
 def _csv(draw: st.DrawFn, header: list[str], rows: list[list[str]]) -> str:
