@@ -173,8 +173,11 @@ def read_market_file(path: Path, instruments: dict[str, Instrument], *, symbol: 
         if symbol is None:
             raise ImportProblem(f"{path.name}: no symbol column; pass --symbol")
         frame["symbol"] = symbol
-    frame["symbol"] = frame["symbol"].astype(str).str.strip()
-    unknown = ~frame["symbol"].isin(list(instruments))
+    no_symbol = frame["symbol"].isna().to_numpy().copy()
+    frame["symbol"] = frame["symbol"].astype(str).str.strip().where(~no_symbol, "")
+    no_symbol |= (frame["symbol"] == "").to_numpy()
+    problems.rows(no_symbol, lambda i: "the symbol is missing")
+    unknown = ~frame["symbol"].isin(list(instruments)).to_numpy() & ~no_symbol
     problems.rows(unknown, lambda i: f"unknown symbol {frame['symbol'].iat[i]!r} "
                                      f"(known: {', '.join(instruments)})")
     frame["ts"] = _parse_times(frame["ts"], tz, problems)

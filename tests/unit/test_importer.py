@@ -926,3 +926,21 @@ def test_an_unknown_time_zone_on_the_command_line_exits_2_in_one_line(tmp_path):
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == ("bracket: --tz 'Mars/Olympus' is not a known time zone; use a name "
                              "such as America/New_York or UTC\n")
+
+
+def test_an_empty_csv_symbol_is_reported_as_missing(tmp_path, store, instruments):
+    path = write(tmp_path, "ticks.csv", "ts,symbol,price,size\n2026-11-02T14:30:00Z, ,21000.25,1\n")
+
+    message = refused(store, path, instruments)
+
+    assert message == f"cannot import {path}:\n  ticks.csv line 2: the symbol is missing"
+
+
+def test_a_null_parquet_symbol_is_reported_as_missing(tmp_path, store, instruments):
+    path = write_parquet(tmp_path, "ticks.parquet", {
+        "ts": pd.to_datetime(["2026-11-02T14:30:00Z", "2026-11-02T14:30:01Z"], utc=True),
+        "symbol": ["NQ", None], "price": [21_000.25, 21_000.25], "size": [1.0, 1.0]})
+
+    message = refused(store, path, instruments)
+
+    assert message == f"cannot import {path}:\n  ticks.parquet row 2: the symbol is missing"
