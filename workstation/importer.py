@@ -34,6 +34,7 @@ from workstation.store import Store, StoreError
 from workstation.store.database import BarRow
 from workstation.store.schema import bars, imports, tick_chunks
 from workstation.store.ticks import TickColumns
+from workstation.text import storable
 
 MAX_REPORTED = 12
 CHUNK_TICKS = 100_000
@@ -101,19 +102,34 @@ class _CsvLines:
             self._starts = [start for start, _ in _csv_records(self.path)][1:]
         return self._starts[pos] if pos < len(self._starts) else pos + 2
 
-    def first_overlong(self) -> tuple[int, int, int] | None:
-        """(line, fields, header fields) of the first row with more fields than the header."""
+    def unreadable(self, error: str) -> str | None:
+        """``line N: why`` for the row pandas could not tokenize (its ``error``), if found."""
         records = _csv_records(self.path)
-        header = next(records, None)
+        header = next(records, (0, 0))
+        start, overlong = 0, None
         for start, fields in records:
-            if header is not None and fields > header[1]:
-                return start, fields, header[1]
-        return None
+            if overlong is None and fields > header[1]:
+                overlong = f"line {start}: {fields} fields, but the header has {header[1]}"
+        if "EOF inside string" in error and start:
+            return f"line {start}: a quoted field is never closed (a \" without its pair)"
+        return overlong
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    """The first physical line of ``path`` that is not UTF-8."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _csv_records(path: Path) -> Iterator[tuple[int, int]]:
     """(first physical line, field count) of each record pandas reads: lines holding only
-    spaces and tabs are skipped, as ``read_csv`` skips them."""
+    spaces and tabs are skipped, as ``read_csv`` skips them. A quote never closed makes the
+    rest of the file one last record."""
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
         consumed: list[str] = []
 
@@ -225,7 +241,7 @@ def import_file(store: Store, path: Path, instruments: dict[str, Instrument], *,
                 Store.write_in(conn, [], rows)
                 written = len(rows)
             conn.execute(imports.insert().values(
-                file_name=path.name, sha256=digest, kind=data.kind, rows=written,
+                file_name=storable(path.name), sha256=digest, kind=data.kind, rows=written,
                 imported_at=time.time_ns()))
     except StoreError as exc:
         raise ImportProblem(f"cannot import {path}: {exc}") from exc
@@ -253,12 +269,14 @@ def _read_csv(path: Path, lines: _CsvLines) -> pd.DataFrame:
             return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
                                index_col=False)
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-        overlong = lines.first_overlong()
-        if overlong is not None:
-            line, fields, header = overlong
-            raise ImportProblem(f"{path.name} line {line}: {fields} fields, but the header has "
-                                f"{header}") from None
+        where = lines.unreadable(str(exc))
+        if where is not None:
+            raise ImportProblem(f"{path.name} {where}") from None
         raise ImportProblem(f"{path.name}: cannot read the file: {exc}") from None
+    except UnicodeDecodeError:
+        line = _first_undecodable_line(path)
+        raise ImportProblem(f"{path.name} line {line}: not UTF-8 text; save the file as "
+                            "UTF-8") from None
     except (ValueError, OSError) as exc:
         raise ImportProblem(f"{path.name}: cannot read the file: {exc}") from None
 

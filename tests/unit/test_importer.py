@@ -944,3 +944,36 @@ def test_a_null_parquet_symbol_is_reported_as_missing(tmp_path, store, instrumen
     message = refused(store, path, instruments)
 
     assert message == f"cannot import {path}:\n  ticks.parquet row 2: the symbol is missing"
+
+
+def test_a_quote_never_closed_is_refused_on_the_line_it_opens(tmp_path, store, instruments):
+    path = write(tmp_path, "ticks.csv", "ts,symbol,price,size\n\n"
+                 "2026-11-02T14:30:00Z,NQ,21000.25,1\n"
+                 '2026-11-02T14:30:01Z,NQ,"21000.25,1\n'
+                 "2026-11-02T14:30:02Z,NQ,21000.25,1\n")
+
+    message = refused(store, path, instruments)
+
+    assert message == 'ticks.csv line 4: a quoted field is never closed (a " without its pair)'
+
+
+def test_bytes_that_are_not_utf8_are_refused_on_their_line(tmp_path, store, instruments):
+    path = tmp_path / "ticks.csv"
+    path.write_bytes(b"ts,symbol,price,size\n2026-11-02T14:30:00Z,NQ,21000.25,1\n"
+                     b"2026-11-02T14:30:01Z,N\xffQ,21000.25,1\n")
+
+    message = refused(store, path, instruments)
+
+    assert message == "ticks.csv line 3: not UTF-8 text; save the file as UTF-8"
+
+
+def test_a_file_whose_name_cannot_be_stored_as_text_still_imports(tmp_path, store, instruments):
+    path = tmp_path / os.fsdecode(b"t\xffcks.csv")  # a lone surrogate in the str
+    path.write_text(GOOD_TICKS, encoding="utf-8")
+
+    summary = import_file(store, path, instruments)
+
+    assert summary.rows == 4
+    with store.transaction() as conn:
+        stored_name = conn.exec_driver_sql("SELECT file_name FROM imports").scalar_one()
+    assert stored_name == "t\ufffdcks.csv"
