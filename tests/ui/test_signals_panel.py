@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMenu
 
 from ui import theme
+from ui.models.orders_model import WORKING_COLUMNS
 from ui.models.signals_model import AWAITING_BG, COLUMNS, STATE_COLORS
 from ui.models.trades_model import ACTIVE_COLUMNS
 from workstation.config import Settings
@@ -138,6 +139,12 @@ def test_a_confirmed_signal_is_approved_with_one_click_and_becomes_a_tracked_tra
         ("sig-1-1", "filled"), ("sig-1-1-SL", "accepted"), ("sig-1-1-TP", "accepted"),
         ("sig-1-2", "filled"), ("sig-1-2-SL", "accepted"), ("sig-1-2-TP", "accepted")]
     assert engine_record.trade_id == window.trades.active_model.trades()[0].trade_id
+    # who placed it: the signal's id and its source, in Trades and in Orders
+    assert active_cell(window, "Source") == "sig-1 · manual"
+    working = window.orders.working_model
+    qtbot.waitUntil(lambda: working.rowCount() == 4)
+    source = WORKING_COLUMNS.index("Source")
+    assert {working.data(working.index(r, source)) for r in range(4)} == {"sig-1 · manual"}
 
     trade(window, 21040)
     # the trade's R is from its fill: 21,011 - 20,961 = 50 points; MFE 29 points

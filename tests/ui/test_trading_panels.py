@@ -102,6 +102,59 @@ def test_a_bracket_order_from_the_ticket_fills_and_shows_as_an_active_trade(work
                                                     "1 @ 21,000.25"]
 
 
+def test_the_ticket_bracket_is_priced_from_the_fill_and_its_estimates_follow_the_market(
+        workstation, qtbot):
+    window = workstation()
+    open_market(window)  # 21,000.00 x 21,000.25
+    ticket = window.open_ticket()
+    ticket.bracket_box.setChecked(True)
+    ticket.stop_distance.setValue(5)
+    ticket.stop_unit.setCurrentText("points")
+    ticket.target_distance.setValue(2)
+    ticket.target_unit.setCurrentText("R")
+    assert ticket.review()
+    # 5.00 points = 20 ticks = $100 a contract; 2R = 10.00 points = $200
+    for text in ("21,000.25 (ask)",
+                 "5.00 pts below the fill ≈ 20,995.25 · 20 ticks · risk $100.00",
+                 "10.00 pts above the fill (2R) ≈ 21,010.25 · reward $200.00"):
+        assert text in ticket.summary.text()
+
+    publish(window, Quote("NQ", at(15, 0, 2), 21004.00, 21004.25, 10, 10))
+    # once a frame, the confirmation page re-prices its estimates from the new ask
+    qtbot.waitUntil(lambda: "≈ 20,999.25" in ticket.summary.text())
+    assert "21,004.25 (ask)" in ticket.summary.text()
+    assert "10.00 pts above the fill (2R) ≈ 21,014.25" in ticket.summary.text()
+    publish(window, Quote("NQ", at(15, 0, 3), 21004.75, 21005.00, 10, 10),
+            Tick("NQ", at(15, 0, 3), 21005.00, 1, 1))
+    qtbot.mouseClick(ticket.submit_button, LEFT)  # the legs are priced from the fill
+
+    # filled at 21,005.00: stop 21,000.00, target 21,015.00 (20 ticks of R)
+    qtbot.waitUntil(lambda: window.trades.active_model.rowCount() == 1)
+    assert [active_cell(window, c) for c in ("Entry", "Stop", "Target", "Ticks to stop")] == [
+        "21,005.00", "21,000.00", "21,015.00", "20"]
+    entry = window.engine.broker.all_orders()[0]
+    assert entry.avg_fill_price == 21005.00
+
+
+def test_two_bracket_entries_on_one_symbol_are_two_rows_in_trades(workstation, qtbot):
+    window = workstation()
+    open_market(window)
+    long_bracket(window)  # 21,000.25, stop 20,990.25 (R 10 points)
+    publish(window, Quote("NQ", at(15, 0, 3), 21004.75, 21005.00, 10, 10),
+            Tick("NQ", at(15, 0, 3), 21005.00, 1, 1))
+    window.engine.router.submit(OrderIntent(
+        window.next_client_id(), "NQ", OrderSide.BUY, 1, OrderType.MARKET,
+        bracket=Bracket(stop_loss=21000.00, take_profit=21015.00)))  # R 5 points
+    model = window.trades.active_model
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    assert [row_texts(model, r)[:7] + row_texts(model, r)[11:] for r in range(2)] == [
+        ["NQ", "Long", "1", "21,000.25", "21,005.00", "20,990.25", "21,020.25", "59",
+         "manual"],
+        ["NQ", "Long", "1", "21,005.00", "21,005.00", "21,000.00", "21,015.00", "20",
+         "manual"]]
+    assert window.engine.portfolio.position("NQ") == 2  # one netted position
+
+
 def test_the_ticket_prices_limit_and_stop_orders_from_their_own_price(workstation, qtbot):
     window = workstation()
     open_market(window)
