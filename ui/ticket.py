@@ -1,7 +1,12 @@
 """What the order ticket computes, kept out of the widgets (and free of Qt) so it
 can be tested by hand: the entry reference price, bracket distances in ticks,
-points or R turned into prices on the tick grid, the intent, and the summary a
-trader confirms before anything is sent."""
+points or R turned into distances on the tick grid, the intent, and the summary a
+trader confirms before anything is sent.
+
+A bracket given as distances is anchored to the fill: the intent carries the
+distances (the broker prices the legs from the entry's actual average fill), and
+the prices estimated from the current market, which the risk gate judges before
+the fill and the confirmation shows as estimates."""
 
 from __future__ import annotations
 
@@ -52,7 +57,9 @@ class TicketForm:
 
 @dataclass(frozen=True, slots=True)
 class Priced:
-    """A ticket turned into prices on the tick grid; ``reference`` is the entry estimate."""
+    """A ticket turned into prices on the tick grid; ``reference`` is the entry estimate,
+    ``stop_loss`` / ``take_profit`` the legs estimated from it, ``stop_points`` /
+    ``target_points`` their distances from the fill (what the broker uses)."""
 
     form: TicketForm
     reference: float
@@ -61,12 +68,12 @@ class Priced:
     stop_price: float | None
     stop_loss: float | None
     take_profit: float | None
+    stop_points: float | None = None
+    target_points: float | None = None
 
     @property
     def r_points(self) -> float | None:
-        if self.stop_loss is None:
-            return None
-        return abs(self.reference - self.stop_loss) or None
+        return self.stop_points or None
 
 
 def entry_reference(form: TicketForm, market: SymbolState, inst: Instrument
@@ -93,25 +100,30 @@ def to_points(distance: float, unit: Distance, inst: Instrument, r_points: float
 
 
 def price_ticket(form: TicketForm, market: SymbolState, inst: Instrument) -> Priced:
-    """Round every price to the tick (invariant 7); bracket legs measured from the
-    entry reference, R from the rounded stop."""
+    """Round every price and distance to the tick (invariant 7); bracket legs at their
+    distances from the entry reference (the estimate of the fill), R the stop's."""
     reference, source = entry_reference(form, market, inst)
     limit = inst.round_price(form.limit_price) if (form.type in NEEDS_LIMIT
                                                     and form.limit_price) else None
     stop = inst.round_price(form.stop_price) if (form.type in NEEDS_STOP
                                                   and form.stop_price) else None
-    stop_loss = take_profit = None
+    stop_loss = take_profit = stop_points = target_points = None
     if form.bracket and reference > 0:
         sign = form.side.sign
         if form.stop_distance > 0 and form.stop_unit is not Distance.R:
-            points = to_points(form.stop_distance, form.stop_unit, inst) or 0.0
-            stop_loss = inst.round_price(reference - sign * points)
-        r_points = abs(reference - stop_loss) if stop_loss is not None else None
-        target_points = (to_points(form.target_distance, form.target_unit, inst, r_points)
-                         if form.target_distance > 0 else None)
+            stop_points = inst.round_price(to_points(form.stop_distance, form.stop_unit, inst)
+                                           or 0.0) or None
+        if stop_points is not None:
+            stop_loss = inst.round_price(reference - sign * stop_points)
+        points = (to_points(form.target_distance, form.target_unit, inst, stop_points)
+                  if form.target_distance > 0 else None)
+        target_points = inst.round_price(points) if points else None
         if target_points:
             take_profit = inst.round_price(reference + sign * target_points)
-    return Priced(form, reference, source, limit, stop, stop_loss, take_profit)
+        else:
+            target_points = None
+    return Priced(form, reference, source, limit, stop, stop_loss, take_profit, stop_points,
+                  target_points)
 
 
 def problems(priced: Priced, inst: Instrument) -> list[str]:
@@ -134,7 +146,8 @@ def problems(priced: Priced, inst: Instrument) -> list[str]:
             found.append("a target in R needs a stop-loss distance")
         elif priced.stop_loss is None and priced.take_profit is None:
             found.append("the bracket needs a stop-loss or a take-profit distance")
-        elif priced.stop_loss is not None and priced.r_points is None:
+        elif form.stop_distance > 0 and form.stop_unit is not Distance.R \
+                and priced.stop_points is None:
             found.append("the stop-loss distance rounds to zero ticks")
         elif priced.stop_loss is not None and priced.stop_loss <= 0:
             found.append("the stop-loss would be at or below zero")
@@ -142,8 +155,10 @@ def problems(priced: Priced, inst: Instrument) -> list[str]:
 
 
 def build_intent(priced: Priced, client_order_id: str, source: str = "manual") -> OrderIntent:
+    """The order as confirmed: its bracket anchored to the fill, with today's estimates."""
     form = priced.form
-    bracket = (Bracket(priced.stop_loss, priced.take_profit)
+    bracket = (Bracket(priced.stop_loss, priced.take_profit, stop_offset=priced.stop_points,
+                       target_offset=priced.target_points)
                if form.bracket and (priced.stop_loss or priced.take_profit) else None)
     trailing = form.type is OrderType.TRAILING_STOP
     return OrderIntent(client_order_id, form.symbol, form.side, form.qty, form.type,
@@ -172,15 +187,17 @@ def summary(priced: Priced, inst: Instrument, commission_per_unit: float
     if priced.reference > 0:
         rows.append(("Entry ≈", f"{priced.reference:,.{d}f} ({priced.reference_source})"))
     r = priced.r_points
+    below, above = ("below", "above") if form.side is OrderSide.BUY else ("above", "below")
     if priced.stop_loss is not None and r:
-        rows.append(("Stop loss", f"{priced.stop_loss:,.{d}f} · {r:,.{d}f} pts · "
-                                  f"{r / inst.tick_size:,.0f} ticks · risk "
-                                  f"${r * money_per_point:,.2f}"))
-    if priced.take_profit is not None:
-        reward = abs(priced.take_profit - priced.reference)
-        multiple = f" · {reward / r:.2f}R" if r else ""
-        rows.append(("Take profit", f"{priced.take_profit:,.{d}f} · {reward:,.{d}f} pts"
-                                    f"{multiple} · reward ${reward * money_per_point:,.2f}"))
+        rows.append(("Stop loss", f"{r:,.{d}f} pts {below} the fill ≈ "
+                                  f"{priced.stop_loss:,.{d}f} · {r / inst.tick_size:,.0f} "
+                                  f"ticks · risk ${r * money_per_point:,.2f}"))
+    if priced.take_profit is not None and priced.target_points:
+        reward = priced.target_points
+        multiple = f" ({round(reward / r, 2):g}R)" if r else ""
+        rows.append(("Take profit", f"{reward:,.{d}f} pts {above} the fill{multiple} ≈ "
+                                    f"{priced.take_profit:,.{d}f} · reward "
+                                    f"${reward * money_per_point:,.2f}"))
     if commission_per_unit:
         rows.append(("Commission", f"${commission_per_unit * form.qty:,.2f} per side"))
     return headline, rows

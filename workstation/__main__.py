@@ -386,8 +386,9 @@ def _import(home: Path, settings: Settings, args: argparse.Namespace) -> int:
         store.close()
     first = ns_to_datetime(summary.first_ns).strftime("%Y-%m-%d %H:%M:%S")
     last = ns_to_datetime(summary.last_ns).strftime("%Y-%m-%d %H:%M:%S")
+    skipped = f"; {summary.already_stored:,} already stored" if summary.already_stored else ""
     print(f"imported {summary.rows:,} {summary.kind} for {', '.join(summary.symbols)} "
-          f"({first} to {last} UTC) from {args.file.name}")
+          f"({first} to {last} UTC) from {args.file.name}{skipped}")
     return 0
 
 

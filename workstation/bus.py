@@ -4,12 +4,18 @@ Handlers subscribe to an event type and are called synchronously, in
 subscription order, on the loop thread. One failing handler is logged with its
 context and counted; delivery to the others always goes on (invariant 3).
 Per-handler call counts are exact; handler time is sampled (see _SAMPLE_MASK).
+
+``defer(fn)`` runs ``fn`` once the outermost publish (or ``deferring()`` block) in
+progress has returned, in the order deferred: the strategy host hands fills to
+plugin code this way, so the broker has finished handling the event that produced
+a fill (its protective legs are working) before any plugin sees it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any, TypeVar
@@ -51,6 +57,8 @@ class EventBus:
         self._subs: dict[type, list[tuple[Handler, HandlerStats]]] = {}
         self.published = 0
         self.errors = 0
+        self._depth = 0  # publishes (and deferring blocks) in progress
+        self._deferred: list[Callable[[], None]] = []
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None], name: str = "") -> None:
         label = name or getattr(handler, "__qualname__", repr(handler))
@@ -66,21 +74,61 @@ class EventBus:
         subs = self._subs.get(type(event))
         if not subs:
             return
-        for handler, stats in subs:
-            stats.calls += 1
-            timed = not stats.calls & _SAMPLE_MASK
-            if timed:
-                started = perf_counter_ns()
-            try:
-                handler(event)
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
-                self._record_failure(stats, event, exc)
-            if timed:
-                elapsed = perf_counter_ns() - started
-                stats.sampled += 1
-                stats.sampled_ns += elapsed
-                if elapsed > stats.max_ns:
-                    stats.max_ns = elapsed
+        self._depth += 1
+        try:
+            for handler, stats in subs:
+                stats.calls += 1
+                timed = not stats.calls & _SAMPLE_MASK
+                if timed:
+                    started = perf_counter_ns()
+                try:
+                    handler(event)
+                except Exception as exc:  # noqa: BLE001 - isolation is the point
+                    self._record_failure(stats, event, exc)
+                if timed:
+                    elapsed = perf_counter_ns() - started
+                    stats.sampled += 1
+                    stats.sampled_ns += elapsed
+                    if elapsed > stats.max_ns:
+                        stats.max_ns = elapsed
+        finally:
+            self._depth -= 1
+        if not self._depth and self._deferred:
+            self._run_deferred()
+
+    def defer(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` when the outermost publish in progress returns (now, if none is)."""
+        if self._depth:
+            self._deferred.append(fn)
+        else:
+            fn()
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Hold deferred work until the block ends, as an outermost publish would (for work
+        that starts outside any publish: a timer, a strategy's start)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+        if not self._depth and self._deferred:
+            self._run_deferred()
+
+    def _run_deferred(self) -> None:
+        """Deferred work in order; what it defers in turn runs in the same pass."""
+        self._depth += 1
+        try:
+            while self._deferred:
+                batch, self._deferred = self._deferred, []
+                for fn in batch:
+                    try:
+                        fn()
+                    except Exception:  # isolation, as for handlers
+                        self.errors += 1
+                        log.exception("deferred %r failed", fn)
+        finally:
+            self._depth -= 1
 
     def _record_failure(self, stats: HandlerStats, event: object, exc: Exception) -> None:
         self.errors += 1

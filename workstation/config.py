@@ -163,6 +163,9 @@ class StrategiesSettings(Strict):
     max_failures: Annotated[int, Field(ge=1, le=1_000)] = 5  # in a row, then disabled
     slow_callback_ms: Annotated[float, Field(gt=0, le=60_000)] = 10.0  # reported above this
     hard_limit_s: Annotated[float, Field(gt=0, le=600)] = 2.0  # interrupted and disabled
+    # still running this long after the interrupt: the app is ended (exit code 70), see guard.py
+    freeze_exit_s: Annotated[float, Field(ge=1, le=3_600)] = 20.0
+    max_memory_mb: Annotated[float, Field(ge=16, le=1_048_576)] = 1024.0  # per instance
     hot_reload: bool = True
     instances: list[InstanceSettings] = Field(default_factory=list)
 

@@ -2,9 +2,10 @@
 
 On each closed bar of its symbol and timeframe, when flat with nothing working:
 a bar that closes above the previous bar's high buys at market with a bracket
-(stop two ticks under the bar's low, target at 2R); a close below the previous
-low sells the mirror image. It is deliberately simple; it exists to exercise
-the order path (router -> gate -> paper broker), fills, trades and MFE.
+(stop two ticks under the bar's low, target at 2R of the distance from the
+actual fill to that stop); a close below the previous low sells the mirror
+image. It is deliberately simple; it exists to exercise the order path
+(router -> gate -> paper broker), fills, trades and MFE.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class DemoStrategy:
         target = inst.round_price(bar.close + side.sign * TARGET_R * risk)
         intent = OrderIntent(self._router.next_client_id(self.name), inst.symbol, side,
                              self._qty, OrderType.MARKET,
-                             bracket=Bracket(stop_loss=stop, take_profit=target),
+                             bracket=Bracket(stop_loss=stop, take_profit=target,
+                                             target_r=TARGET_R),
                              source=self.name)
         update = self._router.submit(intent)
         self.orders += 1

@@ -7,6 +7,7 @@ through the OrderRouter, which runs the risk gate first (invariant 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -84,10 +85,43 @@ class IllegalTransition(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Bracket:
-    """Exit prices attached to an entry; they become an OCO pair once it fills."""
+    """Exits attached to an entry; they become an OCO pair once it fills.
+
+    A leg is either an absolute price, or anchored to the entry's average fill so
+    that a slipped fill does not change the risk the trader chose: ``stop_offset``
+    and ``target_offset`` are distances in price points from the fill, and
+    ``target_r`` puts the target at that multiple of the fill-to-stop distance (a
+    signal setup's structural stop stays where it is; its targets follow the fill).
+    With an anchored leg, ``stop_loss`` / ``take_profit`` hold the estimate from the
+    market when the order was made: the risk gate judges the order by them.
+    """
 
     stop_loss: float | None = None
     take_profit: float | None = None
+    stop_offset: float | None = None
+    target_offset: float | None = None
+    target_r: float | None = None
+
+    @property
+    def anchored(self) -> bool:
+        """Some leg is priced from the fill rather than given as a price."""
+        return (self.stop_offset is not None or self.target_offset is not None
+                or self.target_r is not None)
+
+    def at_fill(self, side: OrderSide, fill_price: float,
+                round_price: Callable[[float], float]) -> tuple[float | None, float | None]:
+        """(stop-loss, take-profit) for an entry on ``side`` filled at ``fill_price`` on
+        average, on the tick grid: anchored legs from the fill, the others as given."""
+        sign = side.sign
+        stop = self.stop_loss
+        if self.stop_offset is not None:
+            stop = round_price(fill_price - sign * self.stop_offset)
+        target = self.take_profit
+        if self.target_offset is not None:
+            target = round_price(fill_price + sign * self.target_offset)
+        elif self.target_r is not None and stop is not None:
+            target = round_price(fill_price + sign * self.target_r * abs(fill_price - stop))
+        return stop, target
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +140,9 @@ class OrderIntent:
     oco_group: str | None = None
     parent_id: str | None = None  # bracket legs name their entry's client_order_id
     source: str = "manual"
+    # the signal whose setup this order carries: its entries (one bracket per target)
+    # are one trade, and its legs say so too
+    signal_id: str | None = None
 
     def describe(self) -> str:
         price = ""

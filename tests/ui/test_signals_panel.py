@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMenu
 
 from ui import theme
+from ui.models.orders_model import WORKING_COLUMNS
 from ui.models.signals_model import AWAITING_BG, COLUMNS, STATE_COLORS
 from ui.models.trades_model import ACTIVE_COLUMNS
 from workstation.config import Settings
@@ -131,12 +132,19 @@ def test_a_confirmed_signal_is_approved_with_one_click_and_becomes_a_tracked_tra
     qtbot.waitUntil(lambda: window.trades.active_model.rowCount() == 1)
     qtbot.waitUntil(lambda: active_cell(window, "Qty") == "2")  # a 1-lot bracket per target
     assert [active_cell(window, c) for c in ("Symbol", "Side", "Entry", "Stop", "Target")] == [
-        "NQ", "Long", "21,011.00", "20,961.00", "21,059.00"]  # the nearest target shown
+        "NQ", "Long", "21,011.00", "20,961.00", "21,061.00"]  # the nearest target shown,
+    # re-anchored to the fill one point above the setup's entry: 1R = 50 points
     assert sorted((o.client_order_id, o.status.value) for o in
                   window.engine.broker.all_orders()) == [
         ("sig-1-1", "filled"), ("sig-1-1-SL", "accepted"), ("sig-1-1-TP", "accepted"),
         ("sig-1-2", "filled"), ("sig-1-2-SL", "accepted"), ("sig-1-2-TP", "accepted")]
     assert engine_record.trade_id == window.trades.active_model.trades()[0].trade_id
+    # who placed it: the signal's id and its source, in Trades and in Orders
+    assert active_cell(window, "Source") == "sig-1 · manual"
+    working = window.orders.working_model
+    qtbot.waitUntil(lambda: working.rowCount() == 4)
+    source = WORKING_COLUMNS.index("Source")
+    assert {working.data(working.index(r, source)) for r in range(4)} == {"sig-1 · manual"}
 
     trade(window, 21040)
     # the trade's R is from its fill: 21,011 - 20,961 = 50 points; MFE 29 points

@@ -79,8 +79,9 @@ def test_a_bracket_order_from_the_ticket_fills_and_shows_as_an_active_trade(work
     assert window.engine.broker.all_orders() == []
     shown = ticket.summary.text()
     for text in ("BUY 1 NQ market · DAY", "21,000.25 (ask)",
-                 "20,990.25 · 10.00 pts · 40 ticks · risk $200.00",
-                 "21,020.25 · 20.00 pts · 2.00R · reward $400.00", "$2.50 per side"):
+                 "10.00 pts below the fill ≈ 20,990.25 · 40 ticks · risk $200.00",
+                 "20.00 pts above the fill (2R) ≈ 21,020.25 · reward $400.00",
+                 "$2.50 per side"):
         assert text in shown
     qtbot.mouseClick(ticket.submit_button, LEFT)
     assert not ticket.isVisible()
@@ -88,7 +89,7 @@ def test_a_bracket_order_from_the_ticket_fills_and_shows_as_an_active_trade(work
     qtbot.waitUntil(lambda: window.trades.active_model.rowCount() == 1)
     assert row_texts(window.trades.active_model) == [
         "NQ", "Long", "1", "21,000.25", "21,000.25", "20,990.25", "21,020.25", "+0.00",
-        "+0.00", "+0.00", "+0.00", "40"]
+        "+0.00", "+0.00", "+0.00", "40", "manual"]
     entry = window.engine.broker.all_orders()[0]
     assert (entry.client_order_id, entry.avg_fill_price) == ("manual-1", 21000.25)
     # the legs work as an OCO pair; the entry is done with its fill
@@ -99,6 +100,59 @@ def test_a_bracket_order_from_the_ticket_fills_and_shows_as_an_active_trade(work
     assert legs == [["Sell", "limit", "1", "21,020.25"], ["Sell", "stop", "1", "20,990.25"]]
     assert row_texts(orders.history_model)[1:4] == ["Buy 1 NQ market", "filled",
                                                     "1 @ 21,000.25"]
+
+
+def test_the_ticket_bracket_is_priced_from_the_fill_and_its_estimates_follow_the_market(
+        workstation, qtbot):
+    window = workstation()
+    open_market(window)  # 21,000.00 x 21,000.25
+    ticket = window.open_ticket()
+    ticket.bracket_box.setChecked(True)
+    ticket.stop_distance.setValue(5)
+    ticket.stop_unit.setCurrentText("points")
+    ticket.target_distance.setValue(2)
+    ticket.target_unit.setCurrentText("R")
+    assert ticket.review()
+    # 5.00 points = 20 ticks = $100 a contract; 2R = 10.00 points = $200
+    for text in ("21,000.25 (ask)",
+                 "5.00 pts below the fill ≈ 20,995.25 · 20 ticks · risk $100.00",
+                 "10.00 pts above the fill (2R) ≈ 21,010.25 · reward $200.00"):
+        assert text in ticket.summary.text()
+
+    publish(window, Quote("NQ", at(15, 0, 2), 21004.00, 21004.25, 10, 10))
+    # once a frame, the confirmation page re-prices its estimates from the new ask
+    qtbot.waitUntil(lambda: "≈ 20,999.25" in ticket.summary.text())
+    assert "21,004.25 (ask)" in ticket.summary.text()
+    assert "10.00 pts above the fill (2R) ≈ 21,014.25" in ticket.summary.text()
+    publish(window, Quote("NQ", at(15, 0, 3), 21004.75, 21005.00, 10, 10),
+            Tick("NQ", at(15, 0, 3), 21005.00, 1, 1))
+    qtbot.mouseClick(ticket.submit_button, LEFT)  # the legs are priced from the fill
+
+    # filled at 21,005.00: stop 21,000.00, target 21,015.00 (20 ticks of R)
+    qtbot.waitUntil(lambda: window.trades.active_model.rowCount() == 1)
+    assert [active_cell(window, c) for c in ("Entry", "Stop", "Target", "Ticks to stop")] == [
+        "21,005.00", "21,000.00", "21,015.00", "20"]
+    entry = window.engine.broker.all_orders()[0]
+    assert entry.avg_fill_price == 21005.00
+
+
+def test_two_bracket_entries_on_one_symbol_are_two_rows_in_trades(workstation, qtbot):
+    window = workstation()
+    open_market(window)
+    long_bracket(window)  # 21,000.25, stop 20,990.25 (R 10 points)
+    publish(window, Quote("NQ", at(15, 0, 3), 21004.75, 21005.00, 10, 10),
+            Tick("NQ", at(15, 0, 3), 21005.00, 1, 1))
+    window.engine.router.submit(OrderIntent(
+        window.next_client_id(), "NQ", OrderSide.BUY, 1, OrderType.MARKET,
+        bracket=Bracket(stop_loss=21000.00, take_profit=21015.00)))  # R 5 points
+    model = window.trades.active_model
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    assert [row_texts(model, r)[:7] + row_texts(model, r)[11:] for r in range(2)] == [
+        ["NQ", "Long", "1", "21,000.25", "21,005.00", "20,990.25", "21,020.25", "59",
+         "manual"],
+        ["NQ", "Long", "1", "21,005.00", "21,005.00", "21,000.00", "21,015.00", "20",
+         "manual"]]
+    assert window.engine.portfolio.position("NQ") == 2  # one netted position
 
 
 def test_the_ticket_prices_limit_and_stop_orders_from_their_own_price(workstation, qtbot):
@@ -160,7 +214,8 @@ def test_ticket_distances_in_points_and_r_round_to_the_tick(workstation):
                                                                           5985.50)
     assert problems(priced, es) == []
     intent = build_intent(priced, "manual-1")
-    assert intent.bracket == Bracket(6007.25, 5985.50)
+    # sent as distances from the fill (7.25 and 14.50 points), the prices as estimates
+    assert intent.bracket == Bracket(6007.25, 5985.50, stop_offset=7.25, target_offset=14.5)
     assert (intent.limit_price, intent.qty, intent.source) == (6000.00, 2, "manual")
 
 
@@ -229,7 +284,7 @@ def test_a_closed_trade_stays_charted_with_break_even_and_exit_marked(workstatio
     assert trades.active_model.rowCount() == 0
     assert row_texts(trades.recent_model)[1:] == [
         "NQ", "Long", "1", "21,000.25", "21,020.25", "+2.00", "+2.00", "+0.00", "+395.00",
-        "target"]  # 20 points x $20 = 400, less 2 x 2.50 commission
+        "target", "manual"]  # 20 points x $20 = 400, less 2 x 2.50 commission
     chart = trades.chart
     assert chart.trade_id == "T1"
     assert trades.recent_table.currentIndex().row() == 0  # the selection followed the trade
@@ -254,7 +309,7 @@ def test_close_trade_flattens_the_selected_trade(workstation, qtbot):
     assert trades.active_model.rowCount() == 0
     # sold at the bid: -0.25 x $20 = -5.00, less 5.00 commission
     assert row_texts(trades.recent_model)[4:] == ["21,000.25", "21,000.00", "—", "—", "—",
-                                                  "-10.00", "manual"]
+                                                  "-10.00", "manual", "manual"]
     assert window.engine.portfolio.position("NQ") == 0
     assert "Flatten NQ" in window.notice.text()
 
@@ -300,7 +355,7 @@ def test_orders_panel_lists_a_working_limit_and_delete_cancels_it(workstation, q
     qtbot.waitUntil(lambda: orders.working_model.rowCount() == 1)
     assert row_texts(orders.working_model) == ["10:00:02", "NQ", "Buy", "limit", "1",
                                                "20,990.00", "DAY", "accepted",
-                                               order.client_order_id]
+                                               order.client_order_id, "manual"]
     orders.working_table.setFocus()
     orders.working_table.selectRow(0)
     qtbot.keyClick(orders.working_table, Qt.Key.Key_Delete)

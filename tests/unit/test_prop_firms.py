@@ -13,12 +13,14 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.risk_desk import BUY, SELL, Desk, settings, utc
+from workstation.orders import Bracket, OrderType
 from workstation.risk.events import KillSwitchChanged
-from workstation.risk.gate import Approved, Rejected
+from workstation.risk.gate import Rejected
 from workstation.risk.rules import prop_defaults, prop_rules
 from workstation.risk.settings import OrderLimits, PortfolioLimits, PropFirm, RiskSettings
 
 QUIET = OrderLimits(duplicate_window_s=0, max_orders_per_s=None, max_orders_per_min=None)
+LIMIT = OrderType.LIMIT
 ANY_TIME = PortfolioLimits(sessions_only=False, no_entry_minutes_before_close=None)
 
 # trading days (CME open; Monday 2026-01-19 is Martin Luther King Jr. Day and is skipped)
@@ -158,7 +160,10 @@ def test_topstep_trailing_drawdown_follows_the_end_of_day_high_locks_at_the_star
     reason = "Topstep-style trailing drawdown breached: 2,000.00 of 2,000.00 limit"
     assert trading.kills == [KillSwitchChanged(morning(6, 2), True, reason, True)]
     assert status(trading, "prop_daily_loss") == 400.0
-    assert trading.submit(SELL, 1).status == "filled"  # getting out still works
+    # the firm closes a failed account's positions: so does the switch, at 20,980.00
+    assert trading.portfolio.position("NQ") == 0
+    assert [(f.side, f.qty, f.price, f.source) for f in trading.fills[-1:]] == [
+        (SELL, 1, 20_980.00, "kill-switch")]
 
 
 def test_topstep_daily_loss_counts_open_losses_and_fires_the_kill_switch():
@@ -220,7 +225,9 @@ def test_ftmo_daily_loss_breaches_on_floating_loss_while_closed_pnl_is_fine():
     # 102,000 - 97,000 = 5,000: closed -1,000 + floating -4,000
     reason = "FTMO-style daily loss breached: 5,000.00 of 5,000.00 limit"
     assert trading.kills == [KillSwitchChanged(morning(2, 7), True, reason, True)]
-    assert trading.monitor.balance == 101_000.0
+    # flattened at 20,750.00: the floating -4,000 is realized, 102,000 - 1,000 - 4,000
+    assert trading.portfolio.position("NQ") == 0
+    assert trading.monitor.balance == 97_000.0
     assert status(trading, "prop_max_loss") == 3_000.0  # 100,000 - 97,000
 
 
@@ -293,7 +300,43 @@ def test_an_intraday_trailing_threshold_locks_at_the_starting_balance():
     assert thresholds == [49_500.0, 50_000.0, 50_000.0, 50_000.0]
     assert trading.kills == []  # 50,200 is above it
     trading.market(21_000.00, ts=morning(1, 5))  # equity 50,000: on the threshold
-    assert trading.kill_switch.active
+    assert trading.kill_switch.active and trading.portfolio.position("NQ") == 0
+    # flat: any order would open a position, so none passes
     assert isinstance(trading.check(BUY, 1), Rejected)
-    assert isinstance(trading.check(SELL, 1), Approved)
+    assert isinstance(trading.check(SELL, 1), Rejected)
     assert trading.errors == 0
+
+
+# -- a breach closes the account, as the firm would ------------------------------------------------
+def test_a_prop_breach_cancels_the_protective_legs_and_flattens_every_position():
+    trading = prop_desk(PropFirm(style="topstep", account_size=50_000))  # 1,000 daily
+    trading.market(6_000.00, symbol="ES", ts=morning(1))
+    trading.filled(BUY, 2, bracket=Bracket(take_profit=21_100.00))
+    trading.filled(SELL, 1, symbol="ES")
+    trading.submit(BUY, 1, LIMIT, symbol="ES", limit_price=5_990.00)
+    assert len(trading.broker.open_orders()) == 2  # the NQ take-profit, the ES entry limit
+
+    trading.market(20_975.00, ts=morning(1, 1))  # NQ 2 x -25 x 20 = -1,000: the daily limit
+
+    assert trading.kill_switch.active and trading.kill_switch.flattened
+    assert trading.broker.open_orders() == []
+    assert trading.portfolio.position("NQ") == 0 and trading.portfolio.position("ES") == 0
+    closing = [(f.symbol, f.side, f.qty, f.price) for f in trading.fills
+               if f.source == "kill-switch"]
+    assert sorted(closing) == [("ES", BUY, 1, 6_000.00), ("NQ", SELL, 2, 20_975.00)]
+    assert status(trading, "prop_daily_loss") == 1_000.0  # realized now, no further loss
+    assert trading.errors == 0
+
+
+def test_a_breach_of_the_traders_own_drawdown_keeps_the_position_and_its_legs():
+    limits = ANY_TIME.model_copy(update={"max_drawdown": 500.0})
+    trading = Desk(settings(RiskSettings(order=QUIET, portfolio=limits), margin=500.0),
+                   morning(1))
+    trading.market(21_000.00, ts=morning(1))
+    trading.filled(BUY, 1, bracket=Bracket(take_profit=21_100.00))
+
+    trading.market(20_975.00, ts=morning(1, 1))  # -25 x 20 = -500: the hard drawdown limit
+
+    assert trading.kill_switch.active and not trading.kill_switch.flattened
+    assert trading.portfolio.position("NQ") == 1  # flatten_on_kill is off: the trader decides
+    assert [o.client_order_id for o in trading.broker.open_orders()] == ["t-1-TP"]

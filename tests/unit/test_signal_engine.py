@@ -20,7 +20,13 @@ from tests.unit.strategy_desk import (
     StrategyDesk,
     desk_settings,
 )
-from workstation.config import DATABASE_FILE
+from workstation.config import (
+    DATABASE_FILE,
+    FillModel,
+    PaperSettings,
+    Settings,
+    StrategiesSettings,
+)
 from workstation.model import Bar, Direction, Signal
 from workstation.orders import OrderSide, OrderStatus, OrderType
 from workstation.signals.lifecycle import SignalState
@@ -288,13 +294,16 @@ def test_approval_sends_one_bracket_per_target_at_the_next_bar_open(tmp_path):
         ("sig-1-1", OrderSide.BUY, 1, 21_011.0), ("sig-1-2", OrderSide.BUY, 1, 21_011.0)]
     legs = {(u.client_order_id, u.type, u.stop_price or u.limit_price) for u in desk.updates
             if u.intent.parent_id and u.status is OrderStatus.ACCEPTED}
+    # the pivot stop stays; the targets are re-anchored to the fill one point above the
+    # setup's 21,010: R = 21,011 - 20,961 = 50 points, 1R 21,061 and 2R 21,111
     assert legs == {("sig-1-1-SL", OrderType.STOP, 20_961.0),
-                    ("sig-1-1-TP", OrderType.LIMIT, 21_059.0),
+                    ("sig-1-1-TP", OrderType.LIMIT, 21_061.0),
                     ("sig-1-2-SL", OrderType.STOP, 20_961.0),
-                    ("sig-1-2-TP", OrderType.LIMIT, 21_108.0)}
+                    ("sig-1-2-TP", OrderType.LIMIT, 21_111.0)}
     assert states(record)[-2:] == ["approved", "active"]
     assert record.history[-2].reason == "approved by trader 0.0 s after confirmation"
-    assert record.history[-1].reason == "entry filled 1 @ 21011 (trade T1)"
+    assert record.history[-1].reason == ("entry filled 1 @ 21011 (trade T1); from the fill: "
+                                         "1R 50.00 points, targets 21,061.00 / 21,111.00")
     assert record.order_client_ids == ["sig-1-1", "sig-1-2"]
     assert record.approved_ts - record.confirmed_ts == 1  # 1 ns: approved at the next trade
     assert record.as_report()["approval_s"] == 1e-9
@@ -307,8 +316,9 @@ def test_the_signal_closes_with_its_trade_and_the_exit_reason(tmp_path):
         record = confirmed_long(desk)
         desk.trade(21_011.0, ts=T0 + 4 * MINUTE + 1)
         desk.engine.signals.approve(record.id)
-        desk.trade(21_060.0)  # through the first target (limits fill on a trade through)
-        desk.trade(21_109.0)  # through the second: flat
+        # targets from the fill at 21,011 (R 50): 21,061 and 21,111
+        desk.trade(21_062.0)  # through the first target (limits fill on a trade through)
+        desk.trade(21_112.0)  # through the second: flat
         await desk.stop()
         return record
 
@@ -358,6 +368,105 @@ def test_setups_from_auto_approved_sources_are_sent_without_a_click(tmp_path):
     auto = run(scenario())
     assert states(auto)[-3:] == ["awaiting_approval", "approved", "active"]
     assert auto.history[-2].reason == "approved by auto-approval 0.0 s after confirmation"
+
+
+def test_a_slipped_entry_keeps_the_pivot_stop_and_re_anchors_r_and_the_targets(tmp_path):
+    async def scenario():
+        settings = Settings(timeframes=["1m"], signals=signal_settings(),
+                            paper=PaperSettings(fills=FillModel(
+                                commission=0.0, slippage="fixed", slippage_ticks=2)),
+                            strategies=StrategiesSettings(hot_reload=False))
+        desk = await StrategyDesk(tmp_path / "home", tmp_path / "plugins",
+                                  settings=settings).start()
+        record = confirmed_long(desk)
+        desk.trade(21_011.0, ts=T0 + 4 * MINUTE + 1)
+        desk.engine.signals.approve(record.id)
+        trade = desk.engine.trades.trade_for_entry("sig-1-1")
+        await desk.stop()
+        return desk, record, trade
+
+    desk, record, trade = run(scenario())
+    # priced at the close 21,010 (stop 20,961, R 49, targets 21,059 / 21,108); filled at
+    # the ask 21,011 + 2 ticks = 21,011.50: R 50.50, targets 21,062.00 and 21,112.50
+    legs = {(u.client_order_id, u.stop_price or u.limit_price) for u in desk.updates
+            if u.intent.parent_id and u.status is OrderStatus.ACCEPTED}
+    assert legs == {("sig-1-1-SL", 20_961.0), ("sig-1-1-TP", 21_062.0),
+                    ("sig-1-2-SL", 20_961.0), ("sig-1-2-TP", 21_112.5)}
+    setup = record.setup
+    assert (setup.entry, setup.stop, setup.risk_points, setup.targets) == (
+        21_011.5, 20_961.0, 50.5, (21_062.0, 21_112.5))
+    assert (setup.risk_money_per_contract, setup.risk_money) == (1_010.0, 2_020.0)
+    assert record.history[-1].reason == ("entry filled 1 @ 21011.5 (trade T1); from the fill: "
+                                         "1R 50.50 points, targets 21,062.00 / 21,112.50")
+    # one trade for the setup's two brackets, its R from the fill to the pivot stop
+    assert (trade.trade_id, trade.qty, trade.entry, trade.initial_stop, trade.r_points) == (
+        "T1", 2, 21_011.5, 20_961.0, 50.5)
+    assert (trade.signal_id, trade.source) == ("sig-1", "manual")
+
+
+def test_two_signals_on_one_symbol_are_two_trades_each_closed_by_its_own_leg(tmp_path):
+    async def scenario():
+        desk = await open_desk(tmp_path, target_r=(2.0,), max_qty=1.0).start()
+        desk.engine.trades.break_even_r = None
+        first = confirmed_long(desk)  # stop 20,961; filled at 21,011: R 50, target 21,111
+        desk.trade(21_011.0, ts=T0 + 4 * MINUTE + 1)
+        desk.engine.signals.approve(first.id)
+        # the second: signal bar m4 (high 21,020); m5 dips to 21,002, a pivot low once
+        # m6 (low 21,004) closes bullish at 21,025 above 21,020: stop 21,002 - 25
+        signal_bar = desk.bar(4, 21_011, 21_020, 21_008, 21_015)
+        second = submit(desk, LONG, signal_bar, None)
+        desk.bar(5, 21_015, 21_018, 21_002, 21_006)
+        desk.bar(6, 21_006, 21_030, 21_004, 21_025)
+        desk.trade(21_026.0)
+        desk.engine.signals.approve(second.id)  # filled at 21,026: R 49, target 21,124
+        trades = [(t.trade_id, t.signal_id, t.entry, t.initial_stop, t.target)
+                  for t in desk.engine.trades.trades_for("NQ")]
+        position = desk.engine.portfolio.position("NQ")
+        desk.trade(20_976.0)  # through the second's stop 20,977, above the first's
+        desk.trade(21_112.0)  # through the first's target 21,111
+        await desk.stop()
+        return first, second, trades, position, desk.engine.trades.closed
+
+    first, second, trades, position, closed = run(scenario())
+    assert trades == [("T1", "sig-1", 21_011.0, 20_961.0, 21_111.0),
+                      ("T2", "sig-2", 21_026.0, 20_977.0, 21_124.0)]
+    assert position == 2
+    assert [(c.trade_id, c.exit, c.exit_reason, c.r_multiple) for c in closed] == [
+        ("T2", 20_976.0, "stop", round(-50 / 49, 6)),  # sold at 20,976: -50 points on R 49
+        ("T1", 21_111.0, "target", 2.0)]
+    assert (first.trade_id, first.state, first.exit_reason) == ("T1", S.CLOSED, "target")
+    assert (second.trade_id, second.state, second.exit_reason) == ("T2", S.CLOSED,
+                                                                   "stopped out")
+
+
+def test_a_restored_setup_shows_the_gate_verdict_of_now_not_the_stored_one(tmp_path):
+    async def first():
+        desk = await open_desk(tmp_path).start()
+        record = confirmed_long(desk)
+        verdict = record.gate_verdict
+        desk.engine.kill_switch.activate("test")  # after the setup was judged "ok"
+        await desk.stop()
+        return verdict
+
+    async def second():
+        desk = await open_desk(tmp_path).start(at=T0 + 4 * MINUTE)
+        record = desk.engine.signals.records["sig-1"]
+        at_restore = record.gate_verdict
+        desk.trade(21_011.0)  # the market is back
+        await desk.stop()
+        return at_restore, record.gate_verdict
+
+    stored = run(first())
+    with sqlite3.connect(tmp_path / "home" / DATABASE_FILE) as conn:
+        (data,) = conn.execute("SELECT data FROM signals WHERE signal_id = 'sig-1'").fetchone()
+    at_restore, now = run(second())
+    assert stored == json.loads(data)["gate_verdict"] == "ok"
+    assert at_restore != "ok"
+    assert now == ("blocked: kill_switch: kill switch on since 10:04:00 ET (test): only orders "
+                   "that reduce a position pass")
+    with sqlite3.connect(tmp_path / "home" / DATABASE_FILE) as conn:
+        (data,) = conn.execute("SELECT data FROM signals WHERE signal_id = 'sig-1'").fetchone()
+    assert json.loads(data)["gate_verdict"] == now  # and the journal keeps the new one
 
 
 # -- persistence ---------------------------------------------------------------------------

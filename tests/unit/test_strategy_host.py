@@ -524,7 +524,7 @@ def test_instances_settings_status_and_state_come_back_after_a_restart(tmp_path)
     full = instance("rec", "Recorder", symbols=("NQ", "ES"), params={"size": 3},
                     allocation=50_000, window_start=time(8, 30), window_end=time(15, 0),
                     risk=InstanceRisk(stop_pct=0.5, max_position=4, max_daily_loss=1_000,
-                                      max_concurrent_positions=2))
+                                      max_concurrent_positions=2), resume_automatically=True)
 
     async def first():
         desk = await open_desk(tmp_path, full, instance("paused", "Recorder"),
@@ -550,6 +550,30 @@ def test_instances_settings_status_and_state_come_back_after_a_restart(tmp_path)
     assert found["paused"][1] is InstanceStatus.PAUSED
     assert found["stopped"][1] is InstanceStatus.STOPPED
     assert found["stopped"][2]["stops"] == 1  # stopped: no on_start after the restart
+
+
+def test_a_running_instance_comes_back_paused_unless_it_resumes_automatically(tmp_path):
+    write_plugin(tmp_path / "plugins", "trader.py", TRADER)
+
+    async def first():
+        desk = await open_desk(tmp_path, instance("manual", "Trader"),
+                               instance("auto", "Trader", resume_automatically=True)).start()
+        await desk.stop()
+
+    async def second():
+        desk = await open_desk(tmp_path).start()
+        desk.trade(21_000.0)
+        desk.bar(0, 21_000, 21_002, 20_999, 21_001)  # closes up: Trader buys
+        seen = {key: (ctx.status, ctx.reason, ctx.orders_sent)
+                for key, ctx in desk.host.contexts.items()}
+        await desk.stop()
+        return seen
+
+    run(first())
+    seen = run(second())
+    assert seen["manual"] == (InstanceStatus.PAUSED, "restored paused after a restart (tick "
+                              "'resume automatically' to have it resume)", 0)
+    assert seen["auto"] == (InstanceStatus.RUNNING, "", 1)
 
 
 def test_a_stored_instance_whose_plugin_is_gone_is_kept_and_reported(tmp_path):

@@ -1,9 +1,11 @@
 """The order ticket: fill in an order, review exactly what will be sent, confirm.
 
 The form is a thin view; ``ui.ticket`` does the pricing (bracket distances in
-ticks, points or R turned into prices on the tick grid from the current market)
-and the dialog sends the confirmed intent through the router, the only path to
-a broker (invariant 1). A rejection keeps the ticket open and says why.
+ticks, points or R, anchored to the fill; their prices estimated from the
+current market) and the dialog sends the confirmed intent through the router,
+the only path to a broker (invariant 1). A rejection keeps the ticket open and
+says why. While the confirmation page is open, the estimated prices follow the
+market (the distances the trader confirmed do not change).
 
 Before the confirmation page is shown, the router previews the risk gate's
 verdict (a preview counts toward no rate limit): a rejection is shown with its
@@ -325,15 +327,7 @@ class OrderTicketDialog(QDialog):
             return False
         self.error.setText("")
         self.priced = priced
-        headline, rows = summary(priced, inst, self._engine.settings.commission(inst))
-        color = theme.direction_color(priced.form.side.sign).name()
-        muted = theme.MUTED.name()
-        table = "".join(f"<tr><td style='color:{muted}; padding-right:12px'>{html.escape(k)}"
-                        f"</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
-        self.summary.setText(f"<p style='color:{color}; font-size:12pt; font-weight:bold'>"
-                             f"{html.escape(headline)}</p><table cellspacing='3'>{table}</table>"
-                             f"<p style='color:{muted}'>Paper account: simulated fills, "
-                             f"no real money.</p>")
+        self._show_summary()
         self.submit_button.setText(f"&Submit {priced.form.side.value}")
         self._warned = frozenset()
         self.accept_risk.setChecked(False)
@@ -345,11 +339,37 @@ class OrderTicketDialog(QDialog):
             self.back_button.setFocus()
         return True
 
+    def _show_summary(self) -> None:
+        priced = self.priced
+        assert priced is not None
+        inst = self._engine.instruments[priced.form.symbol]
+        headline, rows = summary(priced, inst, self._engine.settings.commission(inst))
+        color = theme.direction_color(priced.form.side.sign).name()
+        muted = theme.MUTED.name()
+        table = "".join(f"<tr><td style='color:{muted}; padding-right:12px'>{html.escape(k)}"
+                        f"</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        self.summary.setText(f"<p style='color:{color}; font-size:12pt; font-weight:bold'>"
+                             f"{html.escape(headline)}</p><table cellspacing='3'>{table}</table>"
+                             f"<p style='color:{muted}'>Paper account: simulated fills, "
+                             f"no real money.</p>")
+
+    def _reprice(self) -> None:
+        """The confirmed form against the market now: new estimates, same distances."""
+        assert self.priced is not None
+        form = self.priced.form
+        priced = price_ticket(form, self._engine.market.get(form.symbol),
+                              self._engine.instruments[form.symbol])
+        if priced != self.priced and priced.reference > 0:
+            self.priced = priced
+            self._show_summary()
+
     # -- the risk gate's preview --------------------------------------------------------------
     def refresh_risk(self) -> None:
-        """Ask the gate what it would say about the confirmed order, and show it."""
+        """Re-price the confirmed order from the market now, ask the gate what it would
+        say about it (judged by the estimated stop), and show both."""
         if self.priced is None:
             return
+        self._reprice()
         verdict = self._engine.router.check(build_intent(self.priced, PREVIEW_ID))
         self.verdict = verdict
         if isinstance(verdict, Rejected):

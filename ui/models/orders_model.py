@@ -3,7 +3,8 @@
 Both tables are fed only journal-committed OrderUpdate and Fill events
 (invariant 4). An order is a working row while its status is live and moves to
 the top of the history when it is done (filled, canceled, rejected, expired),
-with its fills and the broker's reason.
+with its fills and the broker's reason. Each row says which source placed the
+order: manual, demo, a strategy instance, or a signal (its id and its source).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from workstation.orders import Fill, OrderStatus, OrderType, OrderUpdate
 
 Index = QModelIndex | QPersistentModelIndex
 
-WORKING_COLUMNS = ("Time", "Symbol", "Side", "Type", "Qty", "Price", "TIF", "Status", "Id")
+WORKING_COLUMNS = ("Time", "Symbol", "Side", "Type", "Qty", "Price", "TIF", "Status", "Id",
+                   "Source")
 # done orders read as one phrase ("Buy 1 NQ stop 20,993.50"): room for fills and reasons
-HISTORY_COLUMNS = ("Time", "Order", "Status", "Fills", "Reason")  # the id is in the tooltip
+HISTORY_COLUMNS = ("Time", "Order", "Status", "Fills", "Reason",
+                   "Source")  # the id is in the tooltip
 HISTORY_LIMIT = 5_000
-_TEXT_COLUMNS = {"Symbol", "Side", "Type", "TIF", "Status", "Fills", "Reason", "Order", "Id"}
+SOURCE_SAMPLE = "sig-999 · strategy-name"  # what a Source column is sized for
+_TEXT_COLUMNS = {"Symbol", "Side", "Type", "TIF", "Status", "Fills", "Reason", "Order", "Id",
+                 "Source"}
 _NUMBER_COLUMNS = {"Time", "Qty", "Price"}
 TYPE_NAMES = {OrderType.MARKET: "market", OrderType.LIMIT: "limit", OrderType.STOP: "stop",
               OrderType.STOP_LIMIT: "stop-limit", OrderType.TRAILING_STOP: "trailing"}
@@ -35,6 +40,11 @@ _STATUS_COLORS = {OrderStatus.FILLED: theme.NEUTRAL, OrderStatus.CANCELED: theme
 
 def status_text(status: OrderStatus) -> str:
     return "partial" if status is OrderStatus.PARTIALLY_FILLED else status.value
+
+
+def source_text(source: str, signal_id: str | None) -> str:
+    """Who placed it: "manual", "demo", a strategy instance, or "sig-3 · <its source>"."""
+    return f"{signal_id} · {source}" if signal_id else source
 
 
 class _OrderTable(QAbstractTableModel):
@@ -115,6 +125,8 @@ class _OrderTable(QAbstractTableModel):
                 return "" if update.reason == update.status.value else update.reason
             case "Id":
                 return update.client_order_id
+            case "Source":
+                return source_text(intent.source, intent.signal_id)
         return ""
 
     @staticmethod
@@ -129,7 +141,7 @@ class _OrderTable(QAbstractTableModel):
             return _STATUS_COLORS.get(update.status)
         if name == "Reason" and update.status is OrderStatus.REJECTED:
             return theme.DOWN
-        if name in ("Id", "Time"):
+        if name in ("Id", "Time", "Source"):
             return theme.MUTED
         return None
 

@@ -4,7 +4,8 @@ Which trades exist, and their entry, quantity, stop and target, come only from
 journal-committed TradeChanged / TradeClosed events (invariant 4). The market
 marks (last price, MFE, MAE) move on every tick without an event, so ``refresh``
 runs once per frame and repaints only rows whose trade ``version`` moved, like
-the watchlist.
+the watchlist. One row per trade: several entries on one symbol, each with its
+own stop, are several rows. Both tables say which source placed the trade.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from ui import fmt, theme
+from ui.models.orders_model import source_text
 from workstation.model import Instrument
 from workstation.portfolio import AccountReset
 from workstation.trades import ActiveTrade, TradeChanged, TradeClosed, TradeRecord
@@ -25,13 +27,15 @@ Index = QModelIndex | QPersistentModelIndex
 Sample = tuple[int, float, float, float]
 
 ACTIVE_COLUMNS = ("Symbol", "Side", "Qty", "Entry", "Current", "Stop", "Target", "Unreal $",
-                  "R now", "MFE R", "MAE R", "Ticks to stop")
+                  "R now", "MFE R", "MAE R", "Ticks to stop", "Source")
 TICKS_TO_STOP = ACTIVE_COLUMNS.index("Ticks to stop")
+ACTIVE_SOURCE = ACTIVE_COLUMNS.index("Source")
 _ACTIVE_TIPS = {"Ticks to stop": "Ticks between the last price and the stop: red within 25% of R, "
                                  "amber within 50%, else green (4 / 8 ticks when there is no R)"}
 RECENT_COLUMNS = ("Closed", "Symbol", "Side", "Qty", "Entry", "Exit", "R", "MFE R", "MAE R",
-                  "Net $", "Exit by")
-_RECENT_TEXT = ("Symbol", "Side", "Exit by")
+                  "Net $", "Exit by", "Source")
+_RECENT_TEXT = ("Symbol", "Side", "Exit by", "Source")
+_RECENT_TEXT_COLUMNS = tuple(RECENT_COLUMNS.index(name) for name in _RECENT_TEXT)
 RECENT_LIMIT = 50
 # without an R, fixed distances: a trade with no initial stop has no scale of its own
 NO_R_DANGER_TICKS = 4
@@ -67,7 +71,11 @@ def stop_proximity(ticks_to_stop: float, r_ticks: float | None) -> Proximity:
 
 
 def _mono(column: int) -> bool:
-    return column >= 2
+    return 2 <= column < ACTIVE_SOURCE
+
+
+def _left(column: int) -> bool:
+    return column < 2 or column == ACTIVE_SOURCE
 
 
 def _sign_color(value: float | None) -> QColor | None:
@@ -170,7 +178,7 @@ class ActiveTradesModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         return fmt.header_data(ACTIVE_COLUMNS, section, orientation, role,
-                               left=ACTIVE_COLUMNS[:2], tips=_ACTIVE_TIPS)
+                               left=(*ACTIVE_COLUMNS[:2], "Source"), tips=_ACTIVE_TIPS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -180,7 +188,7 @@ class ActiveTradesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, row.view(), column)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if column < 2 else fmt.RIGHT
+            return fmt.LEFT if _left(column) else fmt.RIGHT
         if role == Qt.ItemDataRole.ForegroundRole and column == TICKS_TO_STOP:
             proximity = self._proximity(row.view())
             return theme.WARN if proximity is None else PROXIMITY_TEXT[proximity]
@@ -229,6 +237,8 @@ class ActiveTradesModel(QAbstractTableModel):
                 return fmt.r_multiple(trade.in_r(trade.mfe_points))
             case 10:
                 return fmt.r_multiple(trade.in_r(trade.mae_points))
+            case 12:
+                return source_text(trade.source, trade.signal_id)
         ticks = trade.ticks_to_stop
         return "no stop" if ticks is None else f"{ticks:,.0f}"
 
@@ -245,6 +255,8 @@ class ActiveTradesModel(QAbstractTableModel):
                 return _sign_color(trade.mfe_points)
             case 10:
                 return _sign_color(trade.mae_points)
+            case 12:
+                return theme.MUTED
         return None
 
     def _tooltip(self, trade: ActiveTrade, column: int) -> str | None:
@@ -321,10 +333,11 @@ class RecentTradesModel(QAbstractTableModel):
                      fmt.qty(record.qty, inst.size_decimals), fmt.price(record.entry, d),
                      fmt.price(record.exit, d), fmt.r_multiple(record.r_multiple),
                      fmt.r_multiple(record.mfe_r), fmt.r_multiple(record.mae_r),
-                     fmt.signed_money(net), record.exit_reason.replace("_", "-"))
+                     fmt.signed_money(net), record.exit_reason.replace("_", "-"),
+                     source_text(record.source, record.signal_id))
             return texts[column]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return fmt.LEFT if column in (1, 2, 10) else fmt.RIGHT
+            return fmt.LEFT if column in _RECENT_TEXT_COLUMNS else fmt.RIGHT
         if role == Qt.ItemDataRole.ForegroundRole:
             match column:
                 case 2:
@@ -337,8 +350,10 @@ class RecentTradesModel(QAbstractTableModel):
                     return _sign_color(record.mae_r)
                 case 9:
                     return _sign_color(net)
+                case 11:
+                    return theme.MUTED
             return None
-        if role == Qt.ItemDataRole.FontRole and column not in (1, 2, 10):
+        if role == Qt.ItemDataRole.FontRole and column not in _RECENT_TEXT_COLUMNS:
             return theme.MONO
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"{record.trade_id}: gross {fmt.signed_money(record.realized_pnl)}, "

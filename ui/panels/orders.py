@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.dialogs.modify_order import ModifyOrderDialog
-from ui.models.orders_model import OrderHistoryModel, WorkingOrdersModel
+from ui.models.orders_model import SOURCE_SAMPLE, OrderHistoryModel, WorkingOrdersModel
 from ui.panels.tables import fit_columns, make_table
 from ui.panels.widgets import caption
 from workstation.brokers.base import BrokerError
@@ -90,10 +90,11 @@ class OrdersPanel(QWidget):
     def _size_columns(self) -> None:
         price = self._price_sample
         fit_columns(self.working_table, ["00:00:00", "BTC/USD", "Sell", "stop-limit", "999",
-                                         price, "GTC", "accepted", "manual-99-SL"],
-                    mono={0, 4, 5})
+                                         price, "GTC", "accepted", "manual-99-SL",
+                                         SOURCE_SAMPLE], mono={0, 4, 5})
         fit_columns(self.history_table, ["00:00:00", f"Sell 1 NQ stop {price}", "canceled",
-                                         f"1 @ {price}", "canceled by user"], mono={0})
+                                         f"1 @ {price}", "canceled by user", SOURCE_SAMPLE],
+                    mono={0})
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Delete cancels, Enter modifies, whenever the working table has focus."""

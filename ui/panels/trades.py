@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.models.orders_model import SOURCE_SAMPLE
 from ui.models.trades_model import TICKS_TO_STOP, ActiveTradesModel, RecentTradesModel
 from ui.panels.excursion import ExcursionChart
 from ui.panels.tables import fit_columns, make_table
@@ -120,10 +121,10 @@ class TradesPanel(QWidget):
         price = self._price_sample
         fit_columns(self.active_table, ["BTC/USD", "Short", "999", price, price, price,
                                         price, "+9,999.00", "+10.00", "+10.00", "-10.00",
-                                        "no stop"], mono=range(2, 12))
+                                        "no stop", SOURCE_SAMPLE], mono=range(2, 12))
         fit_columns(self.recent_table, ["00:00:00", "BTC/USD", "Short", "999", price, price,
                                         "+10.00", "+10.00", "-10.00", "+9,999.00",
-                                        "break-even"], mono={0, *range(3, 10)})
+                                        "break-even", SOURCE_SAMPLE], mono={0, *range(3, 10)})
 
     def preferred_width(self) -> int:
         """Every active-trade column without a scrollbar."""

@@ -13,7 +13,9 @@ Fills follow the market the feed publishes, on the engine's clock:
 - latency delays when an order reaches the market, so it meets the market as
   it is after the delay; partial fills (optional) are capped by displayed size;
 - bracket entries create their stop-loss and take-profit as an OCO pair when
-  they fill; legs still working when the position goes flat are canceled.
+  they fill, priced from the entry's average fill when the bracket is anchored
+  (and re-priced when a later partial fill moves that average); legs still
+  working when the position goes flat are canceled.
 All randomness (slippage, latency) comes from one seeded generator, so the same
 feed and seed give the same fills (invariant 6).
 """
@@ -400,6 +402,7 @@ class PaperBroker:
                     order.symbol, order.side, qty, price, qty * self._commission[order.symbol],
                     now, order.intent.source)
         total = order.filled_qty + qty
+        previous_avg = order.avg_fill_price
         order.avg_fill_price = (order.avg_fill_price * order.filled_qty + price * qty) / total
         order.filled_qty = inst.round_size(total)
         touch = self._touch[order.symbol]
@@ -410,14 +413,14 @@ class PaperBroker:
         self.portfolio.apply_fill(fill)
         self._bus.publish(fill)
         if not order.status.working:  # a handler of this fill canceled the rest (kill switch)
-            self._after_fill(order)
+            self._after_fill(order, previous_avg)
             return
         if order.remaining <= _EPS:
             self._close(order, OrderStatus.FILLED, "filled")
         else:
             order.transition(OrderStatus.PARTIALLY_FILLED, now, "partially filled")
             self._bus.publish(order.snapshot())
-        self._after_fill(order)
+        self._after_fill(order, previous_avg)
 
     def _close(self, order: Order, status: OrderStatus, reason: str) -> None:
         order.transition(status, self._clock.now_ns(), reason)
@@ -427,11 +430,13 @@ class PaperBroker:
         self._resting.discard(order.order_id)
         self._bus.publish(order.snapshot())
 
-    def _after_fill(self, order: Order) -> None:
+    def _after_fill(self, order: Order, previous_avg: float) -> None:
         intent = order.intent
         signed = self.portfolio.position(order.symbol)
         if intent.bracket is not None:
             self._size_bracket_legs(order, signed)
+            if intent.bracket.anchored and order.children:
+                self._reanchor_legs(order, previous_avg)
         if intent.oco_group:
             self._settle_oco(order)
         position = abs(signed)
@@ -461,24 +466,48 @@ class PaperBroker:
             return
         if qty <= _EPS:
             return
-        bracket = entry.intent.bracket
+        intent = entry.intent
+        bracket = intent.bracket
         assert bracket is not None
-        cid = entry.intent.client_order_id
+        inst = self._instruments[entry.symbol]
+        stop_loss, take_profit = bracket.at_fill(entry.side, entry.avg_fill_price,
+                                                 inst.round_price)
+        cid = intent.client_order_id
         legs = []
-        if bracket.stop_loss is not None:
+        if stop_loss is not None:
             legs.append(OrderIntent(f"{cid}-SL", entry.symbol, entry.side.opposite,
                                     qty, OrderType.STOP,
-                                    stop_price=bracket.stop_loss, tif=TimeInForce.GTC,
+                                    stop_price=stop_loss, tif=TimeInForce.GTC,
                                     oco_group=f"{cid}-OCO", parent_id=cid,
-                                    source=entry.intent.source))
-        if bracket.take_profit is not None:
+                                    source=intent.source, signal_id=intent.signal_id))
+        if take_profit is not None:
             legs.append(OrderIntent(f"{cid}-TP", entry.symbol, entry.side.opposite,
                                     qty, OrderType.LIMIT,
-                                    limit_price=bracket.take_profit, tif=TimeInForce.GTC,
+                                    limit_price=take_profit, tif=TimeInForce.GTC,
                                     oco_group=f"{cid}-OCO", parent_id=cid,
-                                    source=entry.intent.source))
+                                    source=intent.source, signal_id=intent.signal_id))
         for leg in legs:
             entry.children.append(self._accept(leg, check_buying_power=False).order_id)
+
+    def _reanchor_legs(self, entry: Order, previous_avg: float) -> None:
+        """A later partial fill moved the entry's average: legs still where the old
+        average put them follow it (a leg the trader or break-even moved stays)."""
+        bracket = entry.intent.bracket
+        assert bracket is not None
+        if previous_avg <= 0 or abs(entry.avg_fill_price - previous_avg) <= _EPS:
+            return
+        round_price = self._instruments[entry.symbol].round_price
+        old = bracket.at_fill(entry.side, previous_avg, round_price)
+        new = bracket.at_fill(entry.side, entry.avg_fill_price, round_price)
+        for child_id in entry.children:
+            child = self._orders[child_id]
+            if not child.status.working or child.filled_qty > 0:
+                continue
+            if child.intent.type is OrderType.STOP and child.stop_price == old[0] != new[0]:
+                self.replace(child_id, stop_price=new[0])
+            elif (child.intent.type is OrderType.LIMIT
+                  and child.limit_price == old[1] != new[1]):
+                self.replace(child_id, limit_price=new[1])
 
     def _settle_oco(self, order: Order) -> None:
         for sibling in list(self._working[order.symbol]):
@@ -501,10 +530,16 @@ class PaperBroker:
 
 
 def _bracket_problem(intent: OrderIntent, reference: float, inst: Instrument) -> str:
+    """A leg on the wrong side of the entry (anchored legs as they would be priced
+    from a fill at the reference)."""
     bracket = intent.bracket
     assert bracket is not None
     buy = intent.side is OrderSide.BUY
-    stop, target = bracket.stop_loss, bracket.take_profit
+    for name in ("stop_offset", "target_offset", "target_r"):
+        value = getattr(bracket, name)
+        if value is not None and not value > 0:
+            return f"bracket {name.replace('_', ' ')} {value:g} must be positive"
+    stop, target = bracket.at_fill(intent.side, reference, inst.round_price)
     where = f"the entry ({reference:,.{inst.price_decimals}f})"
     if stop is not None and (stop >= reference if buy else stop <= reference):
         return (f"bracket stop-loss {stop:g} must be {'below' if buy else 'above'} {where} "

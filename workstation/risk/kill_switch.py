@@ -3,7 +3,8 @@
 On: working orders are canceled (except the stop-loss and take-profit legs that
 protect open positions, unless everything is being flattened), new entries are
 blocked (only orders that reduce a position pass the gate), optionally every
-position is flattened, and an alert is raised. It is persisted and survives a
+position is flattened (always when a prop-firm rule is breached: the firm closes
+the account's positions), and an alert is raised. It is persisted and survives a
 restart; it is turned off only by a deliberate reset with a typed confirmation,
 and the reset is recorded.
 """
@@ -38,16 +39,22 @@ class KillSwitch:
         self.reason = ""
         self.since = 0
         self.automatic = False
+        self.flattened = False  # this session's switch closed every position
         self.paused: dict[str, str] = {}  # strategy -> why
         self._router: OrderRouter | None = None
 
     def attach(self, router: OrderRouter) -> None:
         self._router = router
 
-    def activate(self, reason: str, *, automatic: bool = False) -> None:
+    def activate(self, reason: str, *, automatic: bool = False,
+                 flatten: bool | None = None) -> None:
+        """On; ``flatten`` closes every position too (None: as ``flatten_on_kill`` says; a
+        breached prop-firm rule passes True, since the firm would close them)."""
         if self.active:
             return
+        flatten = self.flatten_on_kill if flatten is None else flatten
         self.active, self.reason, self.automatic = True, reason, automatic
+        self.flattened = flatten and self._router is not None
         self.since = self._clock.now_ns()
         log.critical("KILL SWITCH ON (%s): %s", "automatic" if automatic else "manual", reason)
         self._bus.publish(KillSwitchChanged(self.since, True, reason, automatic))
@@ -57,10 +64,10 @@ class KillSwitch:
                 if order.remaining <= 1e-9:
                     continue
                 # without a flatten, a position keeps its protective bracket legs
-                if order.intent.parent_id is not None and not self.flatten_on_kill:
+                if order.intent.parent_id is not None and not flatten:
                     continue
                 self._router.cancel(order.order_id, "kill switch")
-            if self.flatten_on_kill:
+            if flatten:
                 self._router.flatten(None, source="kill-switch")
 
     def reset(self, typed: str, who: str = "user") -> None:
@@ -70,7 +77,7 @@ class KillSwitch:
         if not self.active:
             return
         reason = f"reset by {who} (was: {self.reason})"
-        self.active, self.reason, self.automatic = False, "", False
+        self.active, self.reason, self.automatic, self.flattened = False, "", False, False
         log.warning("kill switch reset: %s", reason)
         self._bus.publish(KillSwitchChanged(self._clock.now_ns(), False, reason, False))
 

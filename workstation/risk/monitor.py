@@ -5,7 +5,7 @@ of prop-firm styles, exposure, loss streaks, per-strategy P&L.
 It re-measures on every fill and, while positions are open, at most every
 250 ms of clock time, so the gate reads cached numbers (a few microseconds a
 check) and replays stay deterministic. A level change is published as an
-event; a hard rule at 100% fires the kill switch.
+event; a hard rule at 100% fires the kill switch (and a prop-firm rule flattens).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 EVALUATE_EVERY_NS = 250_000_000
 COUNT_UNITS = ("positions", "contracts", "losses")  # capped exactly, never "locked" at 90%
+PROP_PREFIX = "prop_"  # the rules a prop-firm preset adds (rules.prop_rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +201,11 @@ class RiskMonitor:
         # last: the kill switch may flatten, and those fills measure again (re-entrantly)
         breach = next((s for s in statuses if s.hard and s.breached), None) if judge else None
         if breach is not None and not self._kill.active:
+            # a prop firm fails the account and closes its positions: so does the switch
+            prop = breach.rule.startswith(PROP_PREFIX)
             self._kill.activate(f"{breach.label} breached: {breach.value:,.2f} of "
-                                f"{breach.limit:,.2f} limit", automatic=True)
+                                f"{breach.limit:,.2f} limit", automatic=True,
+                                flatten=True if prop else None)
 
     def _note_level(self, status: RuleStatus) -> None:
         old = self._levels.get(status.rule, Level.SAFE)

@@ -8,9 +8,13 @@ A confirmed signal gets a structural stop (the pivot rule), an entry (the next b
 open, or a limit at the confirmation close), a size from the risk settings and
 targets at R multiples: a TradeSetup awaiting approval. Approval (a click, a hotkey,
 or automatic for chosen sources) sends one bracket order per target through the
-OrderRouter, so the risk gate judges it like any other order. The entry's fill makes
-the signal active; the trade's exit closes it. Every transition is published as a
-SignalChanged, which the journal commits before the UI shows it.
+OrderRouter, so the risk gate judges it like any other order. The brackets keep the
+structural stop and put their targets at R multiples of the distance from the actual
+fill to that stop, so a slipped entry still has 1R and 2R targets; the entry's fill
+makes the signal active (its setup re-priced from the fill) and its brackets are one
+trade, whose exit closes it. The gate's verdict on a waiting setup is re-checked on
+every bar and after a restart (never shown as it was stored). Every transition is
+published as a SignalChanged, which the journal commits before the UI shows it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from workstation.bars import BarEngine
 from workstation.bus import EventBus
 from workstation.clock import Clock, TimerHandle
 from workstation.market import MarketState
-from workstation.model import NS_PER_SECOND, Bar, Direction, Instrument, Signal
+from workstation.model import NS_PER_SECOND, Bar, Direction, Instrument, Quote, Signal, Tick
 from workstation.orders import (
     Bracket,
     Fill,
@@ -53,6 +57,7 @@ log = logging.getLogger(__name__)
 S = SignalState
 WAITING = (S.RECEIVED, S.PENDING, S.CONFIRMED, S.AWAITING_APPROVAL)  # before any order
 OPEN = (*WAITING, S.APPROVED, S.ACTIVE)
+UNCHECKED = "not re-checked since the restart yet"  # until the risk state and prices are back
 EXIT_WORDS = {"stop": "stopped out", "break_even": "break-even", "target": "target",
               "manual": "manual"}
 
@@ -217,6 +222,7 @@ class SignalEngine:
         elif record.bars_since_confirm >= self.settings.approval_bars:
             reason = f"not approved within {self.settings.approval_bars} bars"
         else:
+            record.gate_verdict = self._verdict(record)  # the account may have moved on
             self._publish(record)
             return
         self._move(record, S.EXPIRED, reason)
@@ -379,8 +385,9 @@ class SignalEngine:
             intents.append(OrderIntent(
                 client_id, setup.symbol, side, inst.round_size(lot_count * inst.lot_size),
                 OrderType.LIMIT if limit is not None else OrderType.MARKET, limit_price=limit,
-                bracket=Bracket(stop_loss=setup.stop, take_profit=setup.targets[i]),
-                source=record.signal.source))
+                bracket=Bracket(stop_loss=setup.stop, take_profit=setup.targets[i],
+                                target_r=setup.target_r[i]),
+                source=record.signal.source, signal_id=record.id))
         return intents
 
     def _remember_entry(self, record: SignalRecord, client_id: str) -> None:
@@ -395,12 +402,37 @@ class SignalEngine:
     def on_fill(self, fill: Fill) -> None:
         signal_id = self._entries.get(fill.client_order_id)
         record = self.records.get(signal_id) if signal_id else None
-        if record is None or record.state is not S.APPROVED:
+        if record is None or record.state not in (S.APPROVED, S.ACTIVE):
             return
-        trade = self._trades.trade_for(fill.symbol)
+        trade = self._trades.trade_for_entry(fill.client_order_id)
+        if record.state is S.ACTIVE:  # a later fill of the entries: the average moved
+            if trade is not None and self._reanchor(record, trade.entry):
+                self._publish(record)
+            return
         record.trade_id = trade.trade_id if trade is not None else None
+        reanchored = self._reanchor(record, fill.price if trade is None else trade.entry)
         self._move(record, S.ACTIVE, f"entry filled {fill.qty:g} @ {fill.price:g}"
-                                     + (f" (trade {record.trade_id})" if record.trade_id else ""))
+                                     + (f" (trade {record.trade_id})" if record.trade_id else "")
+                                     + reanchored)
+
+    def _reanchor(self, record: SignalRecord, entry: float) -> str:
+        """The setup as filled: the same structural stop, R and the targets measured from
+        the average fill (what the brackets' legs are priced from). Returns what changed."""
+        setup = record.setup
+        assert setup is not None
+        inst = self._instruments[setup.symbol]
+        decimals = inst.price_decimals
+        risk = round(abs(entry - setup.stop), decimals)
+        if abs(entry - setup.entry) < 1e-9 or risk <= 0:
+            return ""
+        sign = setup.direction.sign
+        targets = tuple(inst.round_price(entry + sign * r * risk) for r in setup.target_r)
+        record.setup = dataclasses.replace(
+            setup, entry=inst.round_price(entry), risk_points=risk,
+            risk_money_per_contract=risk * inst.point_value,
+            risk_money=risk * inst.point_value * setup.qty, targets=targets)
+        return (f"; from the fill: 1R {risk:,.{decimals}f} points, targets "
+                + " / ".join(f"{t:,.{decimals}f}" for t in targets))
 
     def on_order(self, update: OrderUpdate) -> None:
         signal_id = self._entries.get(update.client_order_id)
@@ -498,9 +530,30 @@ class SignalEngine:
             self._published[record.id] = len(record.history)
             for client_id in record.order_client_ids:
                 self._entries[client_id] = record.id
+            if record.state is S.AWAITING_APPROVAL:
+                record.gate_verdict = UNCHECKED  # the stored verdict was about then
+        if any(r.state is S.AWAITING_APPROVAL for r in records):
+            # the risk state is restored after the signals and prices come with the market:
+            # the first quote or trade re-checks (the engine may call recheck_verdicts first)
+            self._bus.subscribe(Quote, self._recheck_on_market, "SignalEngine.recheck")
+            self._bus.subscribe(Tick, self._recheck_on_market, "SignalEngine.recheck")
         if records:
             log.info("restored %d open signal(s): %s", len(records),
                      ", ".join(f"{r.id} {r.state}" for r in records))
+
+    def recheck_verdicts(self) -> None:
+        """Ask the risk gate again about every setup awaiting approval, now, and show
+        what it says (after a restart: the account may be locked since)."""
+        for record in self.awaiting():
+            verdict = self._verdict(record)
+            if verdict != record.gate_verdict:
+                record.gate_verdict = verdict
+                self._publish(record)
+
+    def _recheck_on_market(self, _event: Quote | Tick) -> None:
+        self._bus.unsubscribe(Quote, self._recheck_on_market)
+        self._bus.unsubscribe(Tick, self._recheck_on_market)
+        self.recheck_verdicts()
 
     def report(self) -> list[dict[str, Any]]:
         return [record.as_report() for record in self.records.values()]

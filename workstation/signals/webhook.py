@@ -86,10 +86,11 @@ _EPOCH_MILLIS_BELOW = Decimal(10) ** 14
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CONTINUOUS_SUFFIX = re.compile(r"\d+!$")  # TradingView continuous futures: NQ1!, ES2!
-# A "token" member's value in raw JSON text (the key in any JSON escaping): a string, even
-# one cut short, or a bare value.
-_BODY_TOKEN = re.compile(rf'("{redaction.encoded("token")}"\s*:\s*)'
-                         r'(?:"(?:[^"\\]|\\.)*"?|[^\s,}\]]+)', re.IGNORECASE)
+# A "token" member's value in raw JSON text (the key in any case and JSON escaping): a
+# string, even one cut short, or a bare value.
+_TOKEN_KEY = "".join(f"(?:{redaction.encoded(ch)}|{redaction.encoded(ch.upper())})"
+                     for ch in "token")
+_BODY_TOKEN = re.compile(rf'("{_TOKEN_KEY}"\s*:\s*)(?:"(?:[^"\\]|\\.)*"?|[^\s,}}\]]+)')
 _CAPITALS = re.compile(r"(?<!^)(?=[A-Z])")
 
 _DIRECTIONS = {"long": Direction.LONG, "buy": Direction.LONG,

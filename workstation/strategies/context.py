@@ -12,8 +12,11 @@ import json
 import logging
 import threading
 import traceback
+import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +28,14 @@ from workstation.model import NS_PER_SECOND, Bar, Direction, Instrument, Signal
 from workstation.orders import Bracket, OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
 from workstation.portfolio import AccountView, Portfolio, PositionView
 from workstation.sessions import exchange_zone
-from workstation.strategies.guard import CallStats, StrategyInterrupted, Watchdog
+from workstation.strategies.guard import (
+    CALL_PREFIX,
+    CallStats,
+    StrategyInterrupted,
+    Watchdog,
+    describe_exit,
+    rss,
+)
 from workstation.strategies.instances import InstanceSettings, InstanceStatus
 from workstation.strategies.loader import StrategyClass, plugin_line
 from workstation.trades import TradeTracker
@@ -92,7 +102,8 @@ class StrategyContext:
         self.warming_up = False
         self.strategy: Strategy | None = None
         self.stats = {name: CallStats() for name in CALLBACKS}
-        self.failures = 0  # in a row
+        self.failing: dict[str, int] = {}  # callback -> failures in a row
+        self.memory_charged = 0  # bytes its metered calls grew the process by
         self.errors = 0
         self.last_error = ""
         self.last_traceback = ""
@@ -103,6 +114,7 @@ class StrategyContext:
         self.orders_refused = 0
         self.wanted: InstanceStatus | None = None  # restored status while its plugin is broken
         self.on_disabled: list[Any] = []  # host callbacks: (context) -> None
+        self.call: Callable[..., bool] = _named_call(self)
 
     # -- guarded calls ---------------------------------------------------------------------
     @property
@@ -110,26 +122,38 @@ class StrategyContext:
         """Receives market data (running, or paused: a paused instance keeps up to date)."""
         return self.status is InstanceStatus.RUNNING or self.status is InstanceStatus.PAUSED
 
-    def call(self, name: str, *args: object) -> bool:
-        """Run one callback guarded and timed; False if it failed."""
+    def _call(self, name: str, *args: object) -> bool:
+        """Run one callback guarded and timed; False if it failed. Each instance runs this
+        under a code name of its own (``_named_call``), so a stack dump names the instance."""
         strategy = self.strategy
         if strategy is None:
             return False
         watchdog = self.services.watchdog
-        previous = watchdog.running  # a callback may run inside another (a fill in on_bar)
+        previous = watchdog.running  # a callback may run inside another
+        metered = watchdog.metering
+        before = rss() if metered else None
         start = perf_counter_ns()
-        watchdog.running = (start, threading.get_ident())
+        watchdog.running = (start, threading.get_ident(), self, name)
         try:
             getattr(strategy, name)(*args)
         except StrategyInterrupted:
             watchdog.running = previous
             watchdog.disarm()
             limit = watchdog.hard_limit_ns / NS_PER_SECOND
-            self.disable(f"{name} did not return within {limit:g} s: interrupted")
+            self.disable(watchdog.take_reason()
+                         or f"{name} did not return within {limit:g} s: interrupted")
             return False
         except Exception as exc:  # noqa: BLE001 - a plugin's failure must not stop the engine
             watchdog.running = previous
             self._failed(name, exc)
+            return False
+        except BaseException as exc:  # noqa: BLE001 - an exit or an interrupt: not the engine's
+            watchdog.running = previous
+            line = plugin_line(exc, self.offered.path)
+            where = f" ({self.offered.path.name} line {line})" if line else ""
+            self.errors += 1
+            self.last_error = f"{name}: {describe_exit(exc)}{where}"
+            self.disable(f"{describe_exit(exc)} in {name}{where}")
             return False
         watchdog.running = previous
         elapsed = perf_counter_ns() - start
@@ -140,22 +164,64 @@ class StrategyContext:
             stats.max_ns = elapsed
         if elapsed > self.services.slow_ns:
             self._slow(name, stats, elapsed)
-        if self.failures:
-            self.failures = 0
+        if before is not None:
+            self._meter(name, before)
+        if self.failing:
+            self.failing.pop(name, None)
         return True
 
+    def warmup_count(self, strategy: Strategy) -> int | None:
+        """The plugin's ``warmup_bars()``, guarded like a callback; None (and the instance
+        disabled) if it fails."""
+        watchdog = self.services.watchdog
+        try:
+            with watchdog.watching(self, "warmup_bars"):
+                return int(strategy.warmup_bars())
+        except StrategyInterrupted:
+            self.disable(watchdog.take_reason() or "warmup_bars did not return in time")
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            self.disable(f"warmup_bars failed: {_safe_text(exc)}")
+        except BaseException as exc:  # noqa: BLE001 - an exit: never the engine's
+            self.disable(f"{describe_exit(exc)} in warmup_bars")
+        return None
+
+    @property
+    def failures(self) -> int:
+        """The most consecutive failures of any one callback."""
+        return max(self.failing.values(), default=0)
+
     def _failed(self, name: str, exc: Exception) -> None:
-        self.failures += 1
+        """Failures count per callback, in a row: a success of that callback resets its
+        count, another callback's success does not (an instance failing on every bar is
+        disabled even while its on_tick works)."""
+        count = self.failing[name] = self.failing.get(name, 0) + 1
         self.errors += 1
         line = plugin_line(exc, self.offered.path)
         where = f" ({self.offered.path.name} line {line})" if line else ""
-        self.last_error = f"{name}: {type(exc).__name__}: {exc}{where}"
-        self.last_traceback = "".join(traceback.format_exception(exc))
+        self.last_error = f"{name}: {_safe_text(exc)}{where}"
+        try:
+            self.last_traceback = "".join(traceback.format_exception(exc))
+        except BaseException:  # noqa: BLE001 - a plugin exception's own __str__ failed
+            self.last_traceback = self.last_error
         limit = self.services.max_failures
-        self.log.error("%s (%d of %d in a row)\n%s", self.last_error, self.failures, limit,
+        self.log.error("%s (%d of %d in a row)\n%s", self.last_error, count, limit,
                        self.last_traceback.rstrip())
-        if self.failures >= limit:
-            self.disable(f"{self.failures} failures in a row; last: {self.last_error}")
+        if count >= limit:
+            self.disable(f"{count} failures in a row; last: {self.last_error}")
+
+    def _meter(self, name: str, before: int | None) -> None:
+        """Charge the call's memory growth to the instance (only while memory is high)."""
+        after = rss()
+        if before is None or after is None:
+            return
+        self.memory_charged = max(0, self.memory_charged + after - before)
+        limit = self.services.watchdog.max_memory
+        if self.memory_charged > limit:
+            self.disable(f"its calls grew memory by {self.memory_charged / 2**20:.0f} MB "
+                         f"(limit {limit / 2**20:g} MB; last in {name})")
+
+    def plugin_path(self) -> Path:
+        return self.offered.path
 
     def _slow(self, name: str, stats: CallStats, elapsed: int) -> None:
         stats.slow += 1
@@ -172,11 +238,15 @@ class StrategyContext:
         self.log.error("disabled: %s", reason)
         self.strategy = None
         self.warming_up = False
-        for order in self.working_orders(None):
-            if order.intent.parent_id is None:
-                self.services.router.cancel(order.order_id, f"{self.instance_id} disabled")
+        self.cancel_entries(f"{self.instance_id} disabled")
         for callback in self.on_disabled:
             callback(self)
+
+    def cancel_entries(self, reason: str) -> None:
+        """Cancel its working orders except bracket legs (they protect positions)."""
+        for order in self.working_orders(None):
+            if order.intent.parent_id is None:
+                self.services.router.cancel(order.order_id, reason)
 
     # -- state -----------------------------------------------------------------------------
     def state_to_save(self) -> str | None:
@@ -344,6 +414,23 @@ class StrategyContext:
                       "market" if price is None else f"{price:g}", f" ({notes})" if notes else "")
         self.services.bus.publish(signal)
         return signal
+
+
+def _safe_text(exc: BaseException) -> str:
+    """``Type: message``, even when a plugin's exception cannot say its message."""
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except BaseException:  # noqa: BLE001 - its __str__ is plugin code too
+        return f"{type(exc).__name__}: (message unreadable)"
+
+
+def _named_call(ctx: StrategyContext) -> Callable[..., bool]:
+    """``ctx._call`` under the code name ``strategy_call__<instance id>``: free at run time,
+    and the one thing a GIL-holding freeze's stack dump can name the instance by."""
+    function = StrategyContext._call
+    name = CALL_PREFIX + ctx.instance_id
+    code = function.__code__.replace(co_name=name, co_qualname=name)
+    return types.MethodType(types.FunctionType(code, function.__globals__, name), ctx)
 
 
 def _rounded(inst: Instrument, price: float | None) -> float | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from workstation.risk.settings import StrategyLimits
 from workstation.sessions import get_schedule
 from workstation.store.database import Store
 from workstation.store.writer import StoreWriter
+from workstation.strategies import freeze
 from workstation.strategies import instances as repo
 from workstation.strategies.context import Services, StrategyContext
 from workstation.strategies.instances import (
@@ -44,6 +46,20 @@ from workstation.strategies.watcher import FolderWatcher
 from workstation.strategy import Strategy
 
 log = logging.getLogger(__name__)
+
+
+class OnStop(StrEnum):
+    """What stopping an instance does with what it holds."""
+
+    FLATTEN = "flatten"  # cancel its working orders, close its positions at market
+    KEEP = "keep"  # positions and every working order stay
+    CANCEL = "cancel"  # cancel its working entries; positions keep their protective legs
+
+    def describe(self) -> str:
+        return {"flatten": "its orders canceled and positions closed",
+                "keep": "its positions and orders kept",
+                "cancel": "its entries canceled; positions kept with their stops"}[self.value]
+
 
 Listener = Callable[[], None]
 
@@ -87,6 +103,11 @@ class StrategyHost:
         self._ticks_subscribed = False
         self._sessions_armed = False
         self._restored: dict[str, dict[str, float]] = {}
+        self._frozen: dict[str, str] = {}  # instances a freeze ended the last run in
+        if store is not None:
+            database = store.path
+            services.watchdog.database = database
+            services.watchdog.record_freeze = lambda iid, why: freeze.record(database, iid, why)
 
     # -- start and stop --------------------------------------------------------------------
     def load_plugins(self) -> None:
@@ -102,6 +123,8 @@ class StrategyHost:
         """Load plugins, bring back stored instances in their stored status (and what they
         hold, from the account's stored fills), watch the plugin folders."""
         self._restored = holdings_by_source(fills)
+        if self._store is not None:
+            self._frozen = freeze.take(self._store.path)
         self.load_plugins()
         if self._writer is not None:
             stored, problems = await self._writer.call(lambda: self._read(repo.load_instances))
@@ -136,7 +159,16 @@ class StrategyHost:
             return
         ctx = self._new_context(settings, offered, item.state)
         self._register_limits(settings)
-        if item.status in (InstanceStatus.RUNNING, InstanceStatus.PAUSED):
+        frozen = self._frozen.pop(settings.instance_id, None)
+        if frozen is not None:
+            log.critical("strategy instance %s was disabled: %s", settings.instance_id, frozen)
+            self._set_status(ctx, InstanceStatus.ERROR, frozen)
+        elif item.status is InstanceStatus.RUNNING and not settings.resume_automatically:
+            await self._activate(ctx, InstanceStatus.PAUSED)
+            if ctx.active:
+                self._set_status(ctx, InstanceStatus.PAUSED, "restored paused after a restart "
+                                 "(tick 'resume automatically' to have it resume)")
+        elif item.status in (InstanceStatus.RUNNING, InstanceStatus.PAUSED):
             await self._activate(ctx, item.status)
         else:
             ctx.status, ctx.reason = item.status, item.reason
@@ -192,7 +224,7 @@ class StrategyHost:
             if offered is None:
                 raise InstanceError(f"strategy {ctx.settings.strategy!r} is not loaded")
             ctx.offered = offered
-            ctx.failures = 0
+            ctx.failing.clear()
             await self._activate(ctx, InstanceStatus.RUNNING)
         self._changed()
 
@@ -202,11 +234,26 @@ class StrategyHost:
             self._set_status(ctx, InstanceStatus.PAUSED, "paused by the user")
             self._changed()
 
-    def stop_instance(self, instance_id: str, reason: str = "stopped by the user") -> None:
+    def holds(self, instance_id: str) -> bool:
+        """Whether the instance has a position or working orders (a stop should ask what
+        becomes of them)."""
+        ctx = self._get(instance_id)
+        return bool(ctx.positions) or bool(ctx.working_orders(None))
+
+    def stop_instance(self, instance_id: str, reason: str = "stopped by the user",
+                      on_position: OnStop = OnStop.CANCEL) -> None:
+        """Stop calling the plugin. What it holds: ``FLATTEN`` cancels its orders and closes
+        its positions; ``KEEP`` leaves positions and every working order; ``CANCEL`` (the
+        default, and what a headless run does) cancels its working entries and keeps its
+        positions with their protective bracket legs."""
         ctx = self._get(instance_id)
         if ctx.active:
             self._deactivate(ctx)
-        self._set_status(ctx, InstanceStatus.STOPPED, reason)
+        if on_position is OnStop.FLATTEN:
+            ctx.flatten(None)
+        elif on_position is OnStop.CANCEL:
+            ctx.cancel_entries(f"{instance_id} stopped")
+        self._set_status(ctx, InstanceStatus.STOPPED, f"{reason} ({on_position.describe()})")
         self._changed()
 
     async def update_settings(self, settings: InstanceSettings) -> None:
@@ -259,19 +306,18 @@ class StrategyHost:
             self._persist(ctx)
         ctx.strategy = strategy = ctx.offered.cls(ctx, dict(settings.params))
         ctx.status, ctx.reason = status, ""
-        ctx.failures = 0
-        try:
-            count = int(strategy.warmup_bars())
-        except Exception as exc:  # noqa: BLE001 - plugin code
-            ctx.disable(f"warmup_bars failed: {type(exc).__name__}: {exc}")
+        ctx.failing.clear()
+        count = ctx.warmup_count(strategy)
+        if count is None:
             return
         warmup = await self._warmup_bars(ctx, count)
-        if ctx.call("on_start") and warmup:
-            ctx.warming_up = True
-            for bar in warmup:
-                if not ctx.call("on_bar", bar) or not ctx.active:
-                    break
-            ctx.warming_up = False
+        with self.services.bus.deferring():
+            if ctx.call("on_start") and warmup:
+                ctx.warming_up = True
+                for bar in warmup:
+                    if not ctx.call("on_bar", bar) or not ctx.active:
+                        break
+                ctx.warming_up = False
         if not ctx.active:  # disabled during start or warm-up
             return
         self._index()
@@ -361,13 +407,24 @@ class StrategyHost:
         if self.services.portfolio.position(fill.symbol) != 0:
             ctx.on_fill_position(fill.symbol, fill.signed_qty)
         if ctx.active:
+            self.services.bus.defer(lambda: self._deliver_fill(ctx, fill))
+        self._changed()
+
+    def _deliver_fill(self, ctx: StrategyContext, fill: Fill) -> None:
+        """on_fill once the broker has finished with the fill (its bracket legs placed):
+        whatever the plugin does then, the position is protected."""
+        if ctx.active:
             ctx.call("on_fill", fill)
             self._save_state(ctx)
-        self._changed()
 
     def on_order_update(self, update: OrderUpdate) -> None:
         ctx = self.contexts.get(update.intent.source)
         if ctx is not None and ctx.active:
+            self.services.bus.defer(lambda: self._deliver_update(ctx, update))
+
+    @staticmethod
+    def _deliver_update(ctx: StrategyContext, update: OrderUpdate) -> None:
+        if ctx.active:
             ctx.call("on_order_update", update)
 
     def on_kill_switch(self, event: KillSwitchChanged) -> None:
@@ -401,7 +458,8 @@ class StrategyHost:
             self._session_timers.pop(symbol, None)
             for ctx in list(self._by_symbol.get(symbol, ())):
                 if ctx.active:
-                    ctx.call("on_session_open" if opening else "on_session_close", symbol)
+                    with self.services.bus.deferring():
+                        ctx.call("on_session_open" if opening else "on_session_close", symbol)
                     self._save_state(ctx)
             if symbol in self._by_symbol:
                 self._arm_session_timer(symbol)

@@ -72,6 +72,9 @@ class InstanceSettings(Strict):
     window_start: ClockTime | None = None  # entries only inside the window (exchange time)
     window_end: ClockTime | None = None
     risk: InstanceRisk = InstanceRisk()
+    # a running instance comes back running after a restart only when this is ticked;
+    # otherwise it comes back paused (issue 10: a restart must not start trading by itself)
+    resume_automatically: bool = False
 
     @field_validator("params")
     @classmethod

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workstation.bars import Timeframe
-from workstation.strategies.guard import StrategyInterrupted, Watchdog
+from workstation.strategies.guard import (
+    FileImport,
+    StrategyInterrupted,
+    Watchdog,
+    describe_exit,
+)
 from workstation.strategy import API_VERSION, Strategy
 
 SHIPPED_FOLDER = "plugins"
@@ -105,24 +110,33 @@ def load_file(path: Path, watchdog: Watchdog) -> PluginFile:
     except ValueError as exc:  # e.g. null bytes
         result.problems.append(PluginProblem(label, None, f"cannot compile: {exc}"))
         return result
+    refused = forbidden_calls(tree)
+    if refused:
+        result.problems.extend(PluginProblem(label, line, message) for line, message in refused)
+        return result
     module_name = f"bracket_plugin_{path.stem}_{sha[:12]}"
     module = types.ModuleType(module_name)
     module.__file__ = str(path)
     sys.modules[module_name] = module  # dataclasses and typing look modules up here
     try:
-        with watchdog.watching():
+        with watchdog.watching(FileImport(path), "import"):
             exec(code, module.__dict__)
     except StrategyInterrupted:
         sys.modules.pop(module_name, None)
         seconds = watchdog.hard_limit_ns / 1e9
-        result.problems.append(PluginProblem(label, None,
-                                             f"import did not finish within {seconds:g} s"))
+        message = watchdog.take_reason() or f"import did not finish within {seconds:g} s"
+        result.problems.append(PluginProblem(label, None, message))
         return result
     except Exception as exc:  # noqa: BLE001 - any failure of plugin code is reported
         sys.modules.pop(module_name, None)
         kind = "import error" if isinstance(exc, ImportError) else type(exc).__name__
         result.problems.append(PluginProblem(label, plugin_line(exc, path),
                                              f"{kind} while importing: {exc}"))
+        return result
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() at import must not end the app
+        sys.modules.pop(module_name, None)
+        result.problems.append(PluginProblem(label, plugin_line(exc, path),
+                                             f"{describe_exit(exc)} while importing"))
         return result
     lines = {node.name: node.lineno for node in tree.body if isinstance(node, ast.ClassDef)}
     for value in list(vars(module).values()):
@@ -137,6 +151,69 @@ def load_file(path: Path, watchdog: Watchdog) -> PluginFile:
     if not result.classes and not result.problems:
         result.problems.append(PluginProblem(label, None, "defines no Strategy subclass"))
     return result
+
+
+# calls that end or freeze the process in ways no guard can catch
+_FORBIDDEN = {"os._exit", "posix._exit", "os.kill", "os.killpg", "os.abort", "posix.kill",
+              "posix.abort", "os.fork", "os.forkpty"}
+_FORBIDDEN_MODULES = {"ctypes", "_ctypes", "signal", "_signal"}
+
+
+def forbidden_calls(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, message) for each call a plugin may not make: ``os._exit``, ``os.kill``,
+    ``os.abort``, anything of ``signal`` or ``ctypes`` (anywhere: they cannot be caught at
+    run time), and ``sys.exit``/``exit``/``quit`` at module level. A static seatbelt against
+    mistakes and careless copies, not a sandbox (see guard.py)."""
+    aliases: dict[str, str] = {}  # local name -> dotted name it stands for
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for item in node.names:
+                root = item.name.split(".")[0]
+                if root in _FORBIDDEN_MODULES:
+                    found.append((node.lineno, f"imports {item.name}, which plugins may not use"))
+                aliases[item.asname or root] = item.name if item.asname else root
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            root = node.module.split(".")[0]
+            for item in node.names:
+                dotted = f"{node.module}.{item.name}"
+                if root in _FORBIDDEN_MODULES or dotted in _FORBIDDEN:
+                    found.append((node.lineno, f"imports {dotted}, which plugins may not use"))
+                aliases[item.asname or item.name] = dotted
+    module_level = _module_level_calls(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        dotted = _dotted(node.func, aliases)
+        if dotted is None:
+            continue
+        if dotted in _FORBIDDEN or dotted.split(".")[0] in _FORBIDDEN_MODULES:
+            found.append((node.lineno, f"calls {dotted}, which would end or stop the whole "
+                          "app; plugins may not"))
+        elif node in module_level and dotted in ("sys.exit", "exit", "quit"):
+            found.append((node.lineno, f"calls {dotted}() at import; a plugin file may not "
+                          "end the app"))
+    return sorted(set(found))
+
+
+def _dotted(func: ast.expr, aliases: dict[str, str]) -> str | None:
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    parts.append(aliases.get(func.id, func.id))
+    return ".".join(reversed(parts))
+
+
+def _module_level_calls(tree: ast.Module) -> set[ast.AST]:
+    """Calls that run at import: outside every function body."""
+    inside: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            inside.update(ast.walk(node))
+    return {node for node in ast.walk(tree) if isinstance(node, ast.Call)} - inside
 
 
 def _check_class(cls: type[Strategy]) -> str:
