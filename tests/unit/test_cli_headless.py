@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +47,8 @@ def test_a_headless_run_exits_zero_and_prints_a_json_summary_last(two_runs):
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(summary) == {"ticks", "bars", "events_per_s", "loop_lag_p99_ms", "orders", "fills",
-                            "trades", "net_pnl", "win_rate", "max_drawdown"}
+    assert set(summary) == {"account_name", "ticks", "bars", "events_per_s", "loop_lag_p99_ms",
+                            "orders", "fills", "trades", "net_pnl", "win_rate", "max_drawdown"}
     assert summary["ticks"] == report["ticks"] > 0
     assert summary["bars"] == report["bars"] > 0
     assert {key: summary[key] for key in ("net_pnl", "trades", "win_rate", "max_drawdown")} == \
@@ -68,8 +69,12 @@ def test_two_headless_runs_with_the_same_seed_report_the_same_except_timings(two
     assert first.returncode == second.returncode == 0
     assert set(report_a) == set(report_b)
     assert set(report_a) >= TIMING_KEYS
-    same_a = {key: value for key, value in report_a.items() if key not in TIMING_KEYS}
-    same_b = {key: value for key, value in report_b.items() if key not in TIMING_KEYS}
+    # each run trades a new account of its own, named after when it ran
+    assert report_a["account_name"].startswith("run-")
+    same_a = {key: value for key, value in report_a.items()
+              if key not in TIMING_KEYS | {"account_name"}}
+    same_b = {key: value for key, value in report_b.items()
+              if key not in TIMING_KEYS | {"account_name"}}
     assert same_a == same_b
 
 
@@ -94,15 +99,22 @@ def test_the_report_has_trading_records_as_lists(two_runs):
         assert isinstance(report[key], list), key
 
 
-def test_a_headless_run_stores_its_bars_in_the_home_database(two_runs):
+def test_a_headless_run_keeps_its_market_out_of_the_home_and_its_trades_in_its_account(
+        two_runs):
     tmp_path, (_, report), _ = two_runs
 
     store = open_store(tmp_path / "home_a" / "bracket.sqlite")
     try:
-        assert store.bar_count() == report["bars"]
-        assert store.tick_count() == report["ticks"]
+        assert (store.bar_count(), store.tick_count()) == (0, 0)  # a market of its own
     finally:
         store.close()
+    conn = sqlite3.connect(tmp_path / "home_a" / "bracket.sqlite")
+    try:
+        stored = conn.execute("SELECT account, fill_id FROM fills ORDER BY rowid").fetchall()
+    finally:
+        conn.close()
+    assert stored == [(report["account_name"], f["fill_id"]) for f in report["fills"]]
+    assert stored  # the demo strategy traded
 
 
 def test_a_headless_run_without_seconds_or_replay_exits_2(tmp_path):
