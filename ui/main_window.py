@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWi
 from ui.actions import ActionRegistry, ActionSpec
 from ui.alerts import Alerts
 from ui.bridge import EngineBridge
+from ui.dialogs.accounts import AccountsDialog
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
 from ui.models.watchlist_model import WatchlistModel
@@ -42,6 +43,7 @@ from workstation.model import Bar, ns_to_datetime
 from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
 from workstation.risk.events import KillSwitchChanged
 from workstation.signals.lifecycle import SignalRecord
+from workstation.store.accounts import list_accounts
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,10 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         source = "replay" if isinstance(engine.feed, ReplayFeed) else "simulated market"
-        self.setWindowTitle(f"Bracket — {source} · paper")
+        self.setWindowTitle(f"Bracket — {source} · paper account {engine.account}")
         self.engine = engine
         self.bridge = bridge
+        self.switch_to: str | None = None  # an account chosen in the selector: run it next
         self._settings = QSettings(str(home / LAYOUT_FILE), QSettings.Format.IniFormat)
         self._rate = RateMeter()
         self.alerts = Alerts(self)
@@ -247,6 +250,8 @@ class MainWindow(QMainWindow):
         flatten = add(ActionSpec("flatten_all", "&Flatten all", "&Trade", "Ctrl+Shift+F",
                                  "Cancel every working order and close every position"),
                       self.flatten_all)
+        add(ActionSpec("accounts", "Paper &accounts…", "&Trade",
+                       tip="List, create and switch paper accounts"), self.choose_account)
         add(ActionSpec("reset_account", "&Reset paper account…", "&Trade",
                        tip="Cancel working orders, forget positions and trades, start over "
                            "at the starting cash"), self.reset_account)
@@ -355,6 +360,25 @@ class MainWindow(QMainWindow):
 
     def flatten_all(self) -> None:
         self._flatten(None)
+
+    def choose_account(self) -> None:
+        """The account selector; the list is read on the store's thread."""
+        self._accounts_task = asyncio.ensure_future(self._choose_account())
+
+    async def _choose_account(self) -> None:
+        engine = self.engine
+        store, writer = engine.store, engine.writer
+        accounts = [] if store is None or writer is None else await writer.call(
+            lambda: list_accounts(store))
+        dialog = AccountsDialog(accounts, engine.account, self)
+        dialog.chosen.connect(self._switch_account)
+        dialog.open()
+
+    def _switch_account(self, name: str) -> None:
+        """Close this window; the app starts the engine again on ``name``."""
+        self.switch_to = name
+        self.notify(f"Switching to account {name}…")
+        self.close()
 
     def reset_account(self) -> None:
         cash = self.engine.portfolio.starting_cash
@@ -506,8 +530,8 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         status = self.statusBar()
         status.setObjectName("statusBar")
-        self.badge = QLabel("PAPER · REPLAY" if isinstance(self.engine.feed, ReplayFeed)
-                            else "PAPER · SIM", self)
+        market = "REPLAY" if isinstance(self.engine.feed, ReplayFeed) else "SIM"
+        self.badge = QLabel(f"PAPER · {market} · {self.engine.account}", self)
         self.badge.setObjectName("badgePaper")
         self.badge.setToolTip("Paper trading on the simulated market: no real orders")
         self.feed_label = QLabel(self)

@@ -301,6 +301,7 @@ class Engine:
             cash, now = self.portfolio.starting_cash, self.clock.now_ns()
             await self.writer.call(lambda: self.journal.open_account(cash, now))
             self._restore_risk(found.risk_state)
+            self.signals.recheck_verdicts()
             return
         self.journal.epoch = found.epoch
         self.portfolio.starting_cash = found.starting_cash
@@ -313,6 +314,7 @@ class Engine:
         self.router.resume_ids([o.intent.client_order_id for o in found.working + found.done])
         self.trades.restore(found.trades, found.last_trade + 1)
         self._restore_risk(found.risk_state)
+        self.signals.recheck_verdicts()  # a setup shows the gate's verdict of now
         if found.fills or found.working or found.trades:
             log.info("restored from %s: %s", store.path.name, found.summary())
 

@@ -37,7 +37,8 @@ def test_killed_while_trading_it_restores_orders_positions_and_trades(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "BRACKET_HOME"}
     trading = subprocess.Popen(
         [sys.executable, "-m", "workstation", "--home", str(home), "run", "--headless",
-         "--seconds", "100000", "--speed", "200", "--start", "2026-11-02", "--demo"],
+         "--seconds", "100000", "--speed", "200", "--start", "2026-11-02", "--demo",
+         "--account", "Desk"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -60,7 +61,7 @@ def test_killed_while_trading_it_restores_orders_positions_and_trades(tmp_path):
 
     restarted = subprocess.run(
         [sys.executable, "-m", "workstation", "--home", str(home), "run", "--headless",
-         "--seconds", "0", "--start", "2026-11-02", "--no-demo",
+         "--seconds", "0", "--no-demo", "--account", "Desk",  # the market continues
          "--report", str(tmp_path / "after.json")],
         env=env, capture_output=True, text=True, timeout=120)
     assert restarted.returncode == 0, restarted.stderr

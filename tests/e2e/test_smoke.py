@@ -50,6 +50,7 @@ def test_a_second_start_shows_the_bars_stored_by_the_first(tmp_path):
     for _ in range(2):
         result = subprocess.run(
             [sys.executable, "-m", "workstation", "--smoke", "--seconds", "2",
+             "--account", "Paper",  # the workstation's account: its market is stored
              "--report", str(tmp_path / "report.json")],
             env=offscreen_env(home), capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr

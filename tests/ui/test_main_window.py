@@ -176,7 +176,7 @@ def test_status_bar_shows_feed_state_exchange_clock_and_paper_badge(workstation,
     window.engine.clock.advance_to(at(15, 0, 1))
     qtbot.waitUntil(lambda: "Exchange Mon 2026-11-02 10:00:01 ET" in window.clock_label.text())
     assert "replay feed: finished" in window.feed_label.text()
-    assert window.badge.text() == "PAPER · REPLAY"
+    assert window.badge.text() == "PAPER · REPLAY · Paper"
     assert "events/s" in window.rate_label.text()
 
 

@@ -467,7 +467,8 @@ def test_trade_menu_offers_every_order_action_with_its_hotkey(workstation):
     shown = [(a.text(), a.shortcut().toString()) for a in menu.actions() if not a.isSeparator()]
     assert shown == [("&New order…", "F2"), ("&Buy market", "Shift+B"),
                      ("&Sell market", "Shift+S"), ("&Close trade", "Shift+X"),
-                     ("&Flatten all", "Ctrl+Shift+F"), ("&Reset paper account…", ""),
+                     ("&Flatten all", "Ctrl+Shift+F"), ("Paper &accounts…", ""),
+                     ("&Reset paper account…", ""),
                      ("&Kill switch…", "Ctrl+Shift+K"), ("Reset kill s&witch…", "")]
 
 

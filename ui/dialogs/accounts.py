@@ -87,7 +87,8 @@ class AccountsDialog(QDialog):
 
     def _fill_row(self, row: int, account: AccountSummary) -> None:
         pnl = account.realized_pnl - account.commission
-        cells = (account.name, fmt.local_time(account.created_ts) if account.created_ts else "",
+        created = fmt.local_time(account.created_ts, "%Y-%m-%d %H:%M") if account.created_ts else ""
+        cells = (account.name, created,
                  str(account.epochs - 1), f"{account.starting_cash:,.2f}", str(account.fills),
                  f"{pnl:+,.2f}", f"{account.commission:,.2f}")
         for column, text in enumerate(cells):

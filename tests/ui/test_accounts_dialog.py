@@ -1,0 +1,51 @@
+"""The account selector: the home's accounts with their figures; a bad name is refused
+in the dialog; choosing another account closes the window so the app can start the
+engine on it."""
+
+from __future__ import annotations
+
+from ui.dialogs.accounts import AccountsDialog
+
+
+def open_selector(window, qtbot) -> AccountsDialog:
+    window.choose_account()
+    qtbot.waitUntil(lambda: window.findChild(AccountsDialog) is not None, timeout=5_000)
+    dialog = window.findChild(AccountsDialog)
+    qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    return dialog
+
+
+def test_the_selector_lists_the_current_account_with_its_figures(workstation, qtbot):
+    window = workstation()
+    dialog = open_selector(window, qtbot)
+
+    row = [dialog.table.item(0, column).text() for column in range(dialog.table.columnCount())]
+    assert dialog.table.rowCount() == 1
+    assert row[0] == "Paper" and row[2:] == ["0", "100,000.00", "0", "+0.00", "0.00"]
+    assert window.badge.text() == "PAPER · REPLAY · Paper"
+
+
+def test_a_bad_name_is_refused_in_the_dialog_and_a_good_one_switches(workstation, qtbot):
+    window = workstation()
+    dialog = open_selector(window, qtbot)
+
+    dialog.new_name.setText("desk/1")
+    dialog.create_button.click()
+    assert "account name 'desk/1'" in dialog.error.text()
+    assert window.switch_to is None and window.isVisible()
+
+    dialog.new_name.setText("Sim101")
+    dialog.create_button.click()
+    assert window.switch_to == "Sim101"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+
+
+def test_switching_to_the_account_already_open_does_nothing(workstation, qtbot):
+    window = workstation()
+    dialog = open_selector(window, qtbot)
+
+    dialog.table.selectRow(0)
+    dialog.switch_button.click()
+
+    assert dialog.error.text() == "Already trading on Paper."
+    assert window.switch_to is None
