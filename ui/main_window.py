@@ -544,6 +544,11 @@ class MainWindow(QMainWindow):
         self.lag_label.setObjectName("lagLabel")
         self.notice = QLabel(self)
         self.notice.setObjectName("notice")
+        self.store_label = QLabel(self)  # shown only while trading events cannot be stored
+        self.store_label.setObjectName("storeHealth")
+        self.store_label.setStyleSheet(f"color: {DOWN.name()}; font-weight: bold")
+        self.store_label.hide()
+        self._store_available = True
         self.risk_indicator = RiskIndicator(self)
         self.risk_indicator.clicked.connect(lambda: self.focus_dock("risk"))
         self._notice_timer = QTimer(self)
@@ -551,13 +556,33 @@ class MainWindow(QMainWindow):
         self._notice_timer.timeout.connect(self.notice.clear)
         status.addWidget(self.badge)
         status.addWidget(self.risk_indicator)
+        status.addWidget(self.store_label)
         status.addWidget(self.feed_label)
         status.addWidget(self.notice, 1)
         status.addPermanentWidget(self.rate_label)
         status.addPermanentWidget(self.lag_label)
         status.addPermanentWidget(self.clock_label)
 
+    def _show_store_health(self) -> None:
+        """Loud while the journal cannot store trading events (entries are blocked)."""
+        health = self.engine.store_health
+        if health.available == self._store_available:
+            if not health.available:
+                self.store_label.setToolTip(health.describe())
+            return
+        self._store_available = health.available
+        if health.available:
+            self.store_label.hide()
+            self.notify("Trading events are being stored again; new entries allowed")
+            return
+        text = health.describe()
+        self.store_label.setText("STORE UNAVAILABLE · entries blocked")
+        self.store_label.setToolTip(text)
+        self.store_label.show()
+        self.alerts.alert("Bracket: trading journal cannot be saved", text)
+
     def _on_frame(self) -> None:
+        self._show_store_health()
         self.watchlist_model.refresh()
         self.trades.refresh()
         self.account.refresh()

@@ -1,10 +1,15 @@
 """The account selector: the home's accounts with their figures; a bad name is refused
 in the dialog; choosing another account closes the window so the app can start the
-engine on it."""
+engine on it. And the status bar while the account's journal cannot be stored."""
 
 from __future__ import annotations
 
+import sqlite3
+
+from tests.ui.test_trading_panels import open_market
 from ui.dialogs.accounts import AccountsDialog
+from workstation.orders import OrderIntent, OrderSide
+from workstation.store import database
 
 
 def open_selector(window, qtbot) -> AccountsDialog:
@@ -49,3 +54,22 @@ def test_switching_to_the_account_already_open_does_nothing(workstation, qtbot):
 
     assert dialog.error.text() == "Already trading on Paper."
     assert window.switch_to is None
+
+
+def test_the_status_bar_says_loudly_while_trading_events_cannot_be_stored(workstation, qtbot,
+                                                                         monkeypatch):
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.2)
+    window = workstation()
+    open_market(window)
+    lock = sqlite3.connect(window.engine.store.path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        window.engine.router.submit(OrderIntent("buy-1", "NQ", OrderSide.BUY, 1))
+        qtbot.waitUntil(window.store_label.isVisible, timeout=10_000)
+        assert window.store_label.text() == "STORE UNAVAILABLE · entries blocked"
+        assert "trading journal cannot be saved" in window.store_label.toolTip()
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    qtbot.waitUntil(lambda: not window.store_label.isVisible(), timeout=10_000)
+    assert "stored again" in window.notice.text()
