@@ -5,8 +5,9 @@ and the last few closed trades; the selected one is drawn by the excursion chart
 When the selected active trade closes, the selection follows it into "Recent"
 so its chart stays on screen with the exit marked; any recent trade can be
 picked again later. Keyboard: arrows move, Tab switches tables, the Trade
-menu's "Close trade" (Shift+X) closes the selected trade. One row per trade:
-several entries on one symbol, each with its own stop, are several rows.
+menu's "Close trade" (Shift+X) flattens the selected trade's symbol
+(``selected_trade_id`` names the one trade, for closing just it). One row per
+trade: several entries on one symbol, each with its own stop, are several rows.
 """
 
 from __future__ import annotations
