@@ -224,6 +224,11 @@ class Watchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def set_limits(self, *, freeze_exit_s: float, max_memory_mb: float) -> None:
+        """The freeze and memory limits from the settings (before ``start``)."""
+        self.freeze_ns = int(freeze_exit_s * 1e9)
+        self.max_memory = int(max_memory_mb * 2**20)
+
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
