@@ -31,6 +31,7 @@ from ui.alerts import Alerts
 from ui.bridge import EngineBridge
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
+from ui.dialogs.risk_settings import RiskSettingsDialog
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
@@ -44,6 +45,7 @@ from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
 from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
 from workstation.brokers.base import BrokerError
+from workstation.config import SETTINGS_FILE
 from workstation.engine import Engine
 from workstation.feeds.base import FeedState
 from workstation.feeds.replay import SPEEDS, ReplayFeed
@@ -166,6 +168,8 @@ class MainWindow(QMainWindow):
         self.signals_panel = SignalsPanel(engine, price)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
+        self.risk_dialog: RiskSettingsDialog | None = None
+        self._settings_file = home / SETTINGS_FILE
         self.docks = {
             "watchlist": self._dock("dock.watchlist", "Watchlist", self.watchlist),
             "chart": self._dock("dock.chart", "Chart", self.chart),
@@ -361,8 +365,15 @@ class MainWindow(QMainWindow):
                     self.reset_kill_switch)
         self.trades.add_action_button(close)
         self.trades.add_action_button(flatten).setObjectName("flattenAllButton")
+        settings = add(ActionSpec("risk_settings", "Risk &settings…", "Ris&k",
+                                  tip="A prop-firm preset and account size, or your own "
+                                      "limits (saved to settings.toml)"),
+                       self.open_risk_settings)
+        self.actions.add_existing("Ris&k", kill)
+        self.actions.add_existing("Ris&k", reset)
         self.risk_panel.add_action_button(kill).setObjectName("killSwitchButton")
         self.risk_panel.add_action_button(reset).setObjectName("resetKillSwitchButton")
+        self.risk_panel.add_action_button(settings).setObjectName("riskSettingsButton")
         self._update_kill_actions()
 
     def _register_signal_actions(self) -> None:
@@ -509,6 +520,24 @@ class MainWindow(QMainWindow):
         self.reset_dialog = dialog
         dialog.open()
         return dialog
+
+    def open_risk_settings(self) -> RiskSettingsDialog:
+        """The Risk settings dialog (one at a time), showing what settings.toml holds."""
+        if self.risk_dialog is not None and self.risk_dialog.isVisible():
+            self.risk_dialog.raise_()
+            return self.risk_dialog
+        if self.risk_dialog is not None:
+            self.risk_dialog.deleteLater()
+        dialog = RiskSettingsDialog(self.engine.settings.risk, self._settings_file, self)
+        dialog.accepted.connect(self._on_risk_saved)
+        self.risk_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_risk_saved(self) -> None:
+        self.risk_panel.show_pending_restart()
+        self.notify(f"Risk settings saved to {SETTINGS_FILE} (the previous file is kept as "
+                    f"{SETTINGS_FILE}.bak): restart Bracket to apply them")
 
     def _on_kill_reset(self) -> None:
         self._update_kill_actions()

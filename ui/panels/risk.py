@@ -49,7 +49,9 @@ PROP_NOTE = "Prop-firm numbers: check your firm's current rules"
 PROP_TIP = ("Prop-firm numbers here are presets of common evaluation styles (FTMO-style, "
             "Topstep-style, intraday trailing) for your account size. Firms change their "
             "rules: check each limit against your firm's current rules before relying on it.")
-NO_RULES = "No measured limits set: add [risk.portfolio] or [risk.prop] to settings.toml"
+NO_RULES = ("No measured limits set: choose a prop-firm preset or your own limits in "
+            "Risk settings… (the Risk menu, or the button above)")
+PENDING = "Saved: restart Bracket to apply"
 # (key, caption, tooltip): short captions beside their values, so the dock stays compact
 SUMMARY = (
     ("day_pnl", "Today", "Today's P&L: equity change since the 17:00 New York day roll"),
@@ -268,6 +270,12 @@ class RiskPanel(QWidget):
         layout.addLayout(grid)
         layout.addWidget(self.tabs, 1)
         self._show_kill()
+
+    def show_pending_restart(self) -> None:
+        """Saved settings wait for a restart: say so where the rules are."""
+        self.note.setText(PENDING)
+        self.note.setToolTip("The rules shown are the ones in force until Bracket restarts")
+        self.note.show()
 
     def add_action_button(self, action: QAction) -> QToolButton:
         return action_button(self, self.toolbar, action)
