@@ -10,7 +10,9 @@
    and without the ten instances, in ticks/s.
 2. guard overhead: a plugin whose on_bar does nothing, called a million times
    directly and through ``StrategyContext.call`` (exception guard, watchdog
-   bookkeeping, timing, stats); the difference per call, median of 5 rounds.
+   bookkeeping, timing, stats, per-callback failure counts); the difference per call,
+   median of 5 rounds. Also the metered call (RSS read before and after), which the
+   guard uses only while process memory is far above its start.
 
 Target: guard overhead under 1 microsecond per callback. The last line printed is
 JSON with bars_per_s and guard_overhead_us.
@@ -102,8 +104,8 @@ def relevant(bars: list[Bar]) -> list[Bar]:
     return [b for b in bars if (b.symbol, b.timeframe) in (("NQ", "5s"), ("ES", "1m"))]
 
 
-async def guard_overhead(calls: int) -> tuple[float, float]:
-    """(direct ns/call, guarded ns/call) for an on_bar that does nothing."""
+async def guard_overhead(calls: int) -> tuple[float, float, float]:
+    """(direct, guarded, guarded and metered) ns per call for an on_bar that does nothing."""
     engine = Engine(settings(), None,
                     lambda bus, clock, bp: ReplayFeed([], bus, clock, speed=None),
                     timeframes=["1m"], strategies=[InstanceSettings(
@@ -114,7 +116,8 @@ async def guard_overhead(calls: int) -> tuple[float, float]:
     assert strategy is not None
     type(strategy).on_bar = lambda self, bar: None  # the callback itself costs nothing
     bar = Bar("NQ", "1m", 0, 60, 1.0, 1.0, 1.0, 1.0, 1.0, 1)
-    direct_rounds, guarded_rounds = [], []
+    direct_rounds, guarded_rounds, metered_rounds = [], [], []
+    watchdog = engine.strategies.services.watchdog
     for _ in range(5):
         on_bar = strategy.on_bar
         started = time.perf_counter_ns()
@@ -126,8 +129,15 @@ async def guard_overhead(calls: int) -> tuple[float, float]:
         for _ in range(calls):
             call("on_bar", bar)
         guarded_rounds.append((time.perf_counter_ns() - started) / calls)
+        watchdog.metering = True  # as when memory is high (the watchdog may reset it)
+        started = time.perf_counter_ns()
+        for _ in range(calls // 10):
+            call("on_bar", bar)
+        metered_rounds.append((time.perf_counter_ns() - started) / (calls // 10))
+        watchdog.metering = False
     await engine.stop()
-    return statistics.median(direct_rounds), statistics.median(guarded_rounds)
+    return (statistics.median(direct_rounds), statistics.median(guarded_rounds),
+            statistics.median(metered_rounds))
 
 
 async def main() -> None:
@@ -144,11 +154,13 @@ async def main() -> None:
     rate, callbacks, orders = await bars_through_host(bars)
     print(f"{len(bars):,} bars (NQ 5s, ES 1m) -> {callbacks:,} on_bar calls in 10 instances: "
           f"{rate:,.0f} bars/s, {sum(orders.values())} orders")
-    direct, guarded = await guard_overhead(args.calls)
+    direct, guarded, metered = await guard_overhead(args.calls)
     overhead_us = (guarded - direct) / 1000
     print(f"on_bar direct {direct:.0f} ns, guarded {guarded:.0f} ns: "
-          f"{overhead_us:.3f} us overhead per callback (target < 1 us)")
+          f"{overhead_us:.3f} us overhead per callback (target < 1 us); "
+          f"metered (memory high) {metered:.0f} ns")
     print(json.dumps({"bars_per_s": round(rate, 1), "guard_overhead_us": round(overhead_us, 3),
+                      "guarded_ns": round(guarded), "metered_ns": round(metered),
                       "on_bar_calls": callbacks, "ticks_per_s_plain": round(plain_tps, 1),
                       "ticks_per_s_with_strategies": round(loaded_tps, 1)}))
 

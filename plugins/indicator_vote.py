@@ -66,7 +66,9 @@ class IndicatorVote(Strategy):
     min_votes = Param(3, min=1, max=4, step=1, doc="net votes needed to take a side")
     qty = Param(1, min=1, max=100, step=1, doc="contracts (or shares) per trade")
     allow_short = Param(True, doc="go short on a sell majority (off: only go flat)")
-    stop_points = Param(0.0, min=0.0, max=1000.0, step=5.0,
+    # On by default: an entry without a stop is one bad fill from a large loss (NQ: 20
+    # points is $400 a contract). 0 turns it off; not advised for unattended trading.
+    stop_points = Param(20.0, min=0.0, max=1000.0, step=5.0,
                         doc="protective stop this many points from the close (0 = none)")
     rsi_period = Param(14, min=2, max=50, step=1, doc="RSI length")
     oversold = Param(30.0, min=1.0, max=49.0, step=1.0, doc="RSI votes buy below this")

@@ -32,7 +32,9 @@ class RsiReversion(Strategy):
                        doc="exit a long when the RSI is back up to this, a short back down")
     qty = Param(1, min=1, max=100, step=1, doc="contracts (or shares) per trade")
     allow_short = Param(True, doc="also sell short when overbought")
-    stop_points = Param(0.0, min=0.0, max=1000.0, step=5.0,
+    # On by default: an entry without a stop is one bad fill from a large loss (NQ: 20
+    # points is $400 a contract). 0 turns it off; not advised for unattended trading.
+    stop_points = Param(20.0, min=0.0, max=1000.0, step=5.0,
                         doc="protective stop this many points from the close (0 = none)")
 
     def on_start(self) -> None:

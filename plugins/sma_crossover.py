@@ -30,7 +30,9 @@ class SmaCrossover(Strategy):
     slow = Param(30, min=3, max=200, step=5, doc="slow SMA length (bars)")
     qty = Param(1, min=1, max=100, step=1, doc="contracts (or shares) per trade")
     allow_short = Param(True, doc="sell short on a cross below (off: only go flat)")
-    stop_points = Param(0.0, min=0.0, max=1000.0, step=5.0,
+    # On by default: an entry without a stop is one bad fill from a large loss (NQ: 20
+    # points is $400 a contract). 0 turns it off; not advised for unattended trading.
+    stop_points = Param(20.0, min=0.0, max=1000.0, step=5.0,
                         doc="protective stop this many points from the close (0 = none)")
 
     def on_start(self) -> None:

@@ -8,13 +8,23 @@ engine's router; what they lead to is shown from committed journal events.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSizePolicy,
+    QWidget,
+)
 
 from ui.actions import ActionRegistry, ActionSpec
 from ui.alerts import Alerts
@@ -22,6 +32,7 @@ from ui.bridge import EngineBridge
 from ui.dialogs.accounts import AccountsDialog
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
+from ui.dialogs.risk_settings import RiskSettingsDialog
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
@@ -35,6 +46,7 @@ from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
 from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
 from workstation.brokers.base import BrokerError
+from workstation.config import SETTINGS_FILE
 from workstation.engine import Engine
 from workstation.feeds.base import FeedState
 from workstation.feeds.replay import SPEEDS, ReplayFeed
@@ -51,12 +63,75 @@ LAYOUT_FILE = "ui.ini"
 # 2: trades, orders, account; 3: risk; 4: strategies; 5: signals (older ones are ignored)
 LAYOUT_VERSION = 5
 NOTICE_MS = 8_000
+DEFAULT_SIZE = QSize(1440, 860)  # the first window, where the screen has room for it
+FRAME = QSize(16, 48)  # room kept for a window manager's borders and title bar
+COMPACT_HEIGHT = 780  # below this the Signals dock is a tab beside Trades
 # View menu order and Alt+N (the tenth is Alt+0): panels keep the numbers they had
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
           ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
           ("risk", "Risk"), ("strategies", "Strategies"), ("signals", "Signals"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
+
+
+class NoticeLabel(QLabel):
+    """The status bar's note: elided to the room it has (never widening the window), the
+    whole sentence in its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._color = NEUTRAL
+        self.setMinimumWidth(80)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def show_text(self, text: str, color: QColor) -> None:
+        self._text, self._color = text, color
+        self.setToolTip(text)
+        self._elide()
+
+    def clear_text(self) -> None:
+        self.show_text("", NEUTRAL)
+
+    def text(self) -> str:  # type: ignore[override]
+        """The whole note in its color markup (what is painted may be elided)."""
+        return f"<span style='color:{self._color.name()}'>{self._text}</span>"
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight,
+                                              max(0, self.width() - 4))
+        super().setText(f"<span style='color:{self._color.name()}'>{html.escape(shown)}</span>")
+
+
+def scrolling(panel: QWidget) -> QScrollArea:
+    """``panel`` in a frameless scroll area: a narrow dock scrolls it instead of forcing
+    the whole window wider than the screen."""
+    area = QScrollArea()
+    area.setObjectName(f"{panel.objectName() or 'panel'}Scroll")
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setWidget(panel)
+    return area
+
+
+def first_size(available: QRect) -> QSize:
+    """The default window size, shrunk to what the screen can show with its frame."""
+    return DEFAULT_SIZE.boundedTo(available.size() - FRAME)
+
+
+def fit_on(frame: QRect, available: QRect, size: QSize) -> QRect:
+    """Where the window (``size`` inside ``frame``) goes so that all of it, frame included,
+    is on the available area: shrunk if too big, moved in (centred) if it sticks out."""
+    size = size.boundedTo(available.size() - FRAME)
+    placed = QRect(frame.topLeft(), size + FRAME)
+    if not available.contains(placed):
+        placed.moveCenter(available.center())
+        placed.moveTopLeft(placed.topLeft().expandedTo(available.topLeft()))
+    return QRect(placed.topLeft(), size)
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +171,8 @@ class MainWindow(QMainWindow):
         self.signals_panel = SignalsPanel(engine, price)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
+        self.risk_dialog: RiskSettingsDialog | None = None
+        self._settings_file = home / SETTINGS_FILE
         self.docks = {
             "watchlist": self._dock("dock.watchlist", "Watchlist", self.watchlist),
             "chart": self._dock("dock.chart", "Chart", self.chart),
@@ -104,10 +181,13 @@ class MainWindow(QMainWindow):
             "orders": self._dock("dock.orders", "Orders", self.orders),
             "account": self._dock("dock.account", "Account", self.account),
             "risk": self._dock("dock.risk", "Risk", self.risk_panel),
-            "strategies": self._dock("dock.strategies", "Strategies", self.strategies_panel),
+            # its row of command buttons is wider than a small screen's share: it scrolls
+            "strategies": self._dock("dock.strategies", "Strategies",
+                                     scrolling(self.strategies_panel)),
             "signals": self._dock("dock.signals", "Signals", self.signals_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
         }
+        self.resize(first_size(self._available()))
         self._default_layout()
         self.actions = ActionRegistry(self)
         self._register_actions()
@@ -152,14 +232,17 @@ class MainWindow(QMainWindow):
         """Watchlist and account (tabbed with risk) on the left, the chart in the middle
         with the selected trade's excursion beside it; below, across the window, the signals
         (every column and the mini chart fit), then trades and orders (tabbed with the
-        log)."""
+        log). On a short screen (a 1366 x 768 laptop) the signals are a tab beside the
+        trades instead, so every table keeps rows to show."""
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
                                Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
         docks = self.docks
         self.addDockWidget(left, docks["watchlist"])
         self.addDockWidget(right, docks["chart"])
-        self.addDockWidget(bottom, docks["signals"])
+        compact = self.height() < COMPACT_HEIGHT
+        if not compact:
+            self.addDockWidget(bottom, docks["signals"])
         self.addDockWidget(bottom, docks["trades"], Qt.Orientation.Vertical)
         self.splitDockWidget(docks["watchlist"], docks["account"], Qt.Orientation.Vertical)
         self.splitDockWidget(docks["chart"], docks["excursion"], Qt.Orientation.Horizontal)
@@ -167,34 +250,58 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(docks["orders"], docks["log"])
         self.tabifyDockWidget(docks["account"], docks["risk"])
         self.tabifyDockWidget(docks["trades"], docks["strategies"])
+        if compact:
+            self.tabifyDockWidget(docks["strategies"], docks["signals"])
         for dock in docks.values():
             dock.setFloating(False)
             dock.show()
         docks["orders"].raise_()
         docks["trades"].raise_()
         docks["account"].raise_()
-        width = 1440
-        watch = min(self.watchlist.preferred_width(), 700)
-        excursion = 290
+        self._default_sizes()
+
+    def _default_sizes(self) -> None:
+        """Dock sizes for the default 1440 x 860, fitted to the window's size."""
+        docks = self.docks
+        width, height = self.width(), self.height()
+        watch = min(self.watchlist.preferred_width(), 700, round(width * 0.36))
+        excursion = round(290 * min(1.0, width / DEFAULT_SIZE.width()))
         self.resizeDocks([docks["watchlist"], docks["chart"], docks["excursion"]],
                          [watch, width - watch - excursion, excursion], Qt.Orientation.Horizontal)
-        trades = min(self.trades.preferred_width(), 1000)
+        trades = min(self.trades.preferred_width(), 1000, round(width * 0.66))
         self.resizeDocks([docks["trades"], docks["orders"]], [trades, width - trades],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["chart"], docks["signals"], docks["trades"]], [360, 195, 230],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([docks["watchlist"], docks["account"]], [190, 180],
-                         Qt.Orientation.Vertical)
+        if height < COMPACT_HEIGHT:  # the signals are a tab beside the trades
+            chart = max(height - 330, 300)
+            self.resizeDocks([docks["chart"], docks["trades"]], [chart, height - chart - 60],
+                             Qt.Orientation.Vertical)
+        else:
+            chart = 380  # room for the Risk dock's switch, figures and a few rules
+            self.resizeDocks([docks["chart"], docks["signals"], docks["trades"]],
+                             [chart, 185, 220], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["watchlist"], docks["account"]],
+                         [155, chart - 155], Qt.Orientation.Vertical)
+
+    def _available(self) -> QRect:
+        """The usable area (without panels and docks of the desktop) of this window's screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
 
     def _restore_layout(self) -> None:
         geometry = self._settings.value("window/geometry")
         state = self._settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 860)
+        if not isinstance(geometry, QByteArray) or not self.isMaximized():
+            # a first start, or a layout saved on a larger screen: fit this one
+            available = self._available()
+            placed = fit_on(self.frameGeometry(), available, self.geometry().size())
+            self.resize(placed.size())
+            self.move(placed.topLeft())
         if isinstance(state, QByteArray):
             self.restoreState(state, LAYOUT_VERSION)
+        else:  # sizes set before the first show are only proportions: set them once shown
+            QTimer.singleShot(0, self._default_sizes)
 
     def save_layout(self) -> None:
         self._settings.setValue("window/geometry", self.saveGeometry())
@@ -263,8 +370,15 @@ class MainWindow(QMainWindow):
                     self.reset_kill_switch)
         self.trades.add_action_button(close)
         self.trades.add_action_button(flatten).setObjectName("flattenAllButton")
+        settings = add(ActionSpec("risk_settings", "Risk &settings…", "Ris&k",
+                                  tip="A prop-firm preset and account size, or your own "
+                                      "limits (saved to settings.toml)"),
+                       self.open_risk_settings)
+        self.actions.add_existing("Ris&k", kill)
+        self.actions.add_existing("Ris&k", reset)
         self.risk_panel.add_action_button(kill).setObjectName("killSwitchButton")
         self.risk_panel.add_action_button(reset).setObjectName("resetKillSwitchButton")
+        self.risk_panel.add_action_button(settings).setObjectName("riskSettingsButton")
         self._update_kill_actions()
 
     def _register_signal_actions(self) -> None:
@@ -431,6 +545,24 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def open_risk_settings(self) -> RiskSettingsDialog:
+        """The Risk settings dialog (one at a time), showing what settings.toml holds."""
+        if self.risk_dialog is not None and self.risk_dialog.isVisible():
+            self.risk_dialog.raise_()
+            return self.risk_dialog
+        if self.risk_dialog is not None:
+            self.risk_dialog.deleteLater()
+        dialog = RiskSettingsDialog(self.engine.settings.risk, self._settings_file, self)
+        dialog.accepted.connect(self._on_risk_saved)
+        self.risk_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_risk_saved(self) -> None:
+        self.risk_panel.show_pending_restart()
+        self.notify(f"Risk settings saved to {SETTINGS_FILE} (the previous file is kept as "
+                    f"{SETTINGS_FILE}.bak): restart Bracket to apply them")
+
     def _on_kill_reset(self) -> None:
         self._update_kill_actions()
         self.notify("Kill switch reset: new entries allowed within the risk limits")
@@ -503,9 +635,7 @@ class MainWindow(QMainWindow):
 
     def notify(self, text: str, error: bool = False) -> None:
         """A short note in the status bar (the paper badge stays visible)."""
-        color = (DOWN if error else NEUTRAL).name()
-        self.notice.setText(f"<span style='color:{color}'>{text}</span>")
-        self.notice.setToolTip(text)
+        self.notice.show_text(text, DOWN if error else NEUTRAL)
         self._notice_timer.start(NOTICE_MS)
 
     def _step_timeframe(self, step: int) -> None:
@@ -542,7 +672,7 @@ class MainWindow(QMainWindow):
         self.rate_label.setObjectName("rateLabel")
         self.lag_label = QLabel(self)
         self.lag_label.setObjectName("lagLabel")
-        self.notice = QLabel(self)
+        self.notice = NoticeLabel(self)
         self.notice.setObjectName("notice")
         self.store_label = QLabel(self)  # shown only while trading events cannot be stored
         self.store_label.setObjectName("storeHealth")
@@ -553,7 +683,7 @@ class MainWindow(QMainWindow):
         self.risk_indicator.clicked.connect(lambda: self.focus_dock("risk"))
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
-        self._notice_timer.timeout.connect(self.notice.clear)
+        self._notice_timer.timeout.connect(self.notice.clear_text)
         status.addWidget(self.badge)
         status.addWidget(self.risk_indicator)
         status.addWidget(self.store_label)

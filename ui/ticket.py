@@ -141,14 +141,14 @@ def problems(priced: Priced, inst: Instrument) -> list[str]:
     if form.bracket:
         if priced.reference <= 0:
             found.append(f"no quote for {form.symbol} yet: the bracket cannot be priced")
+        elif form.stop_distance > 0 and form.stop_unit is not Distance.R \
+                and priced.stop_points is None:
+            found.append("the stop-loss distance rounds to zero ticks")
         elif form.target_unit is Distance.R and form.target_distance > 0 \
                 and priced.stop_loss is None:
             found.append("a target in R needs a stop-loss distance")
         elif priced.stop_loss is None and priced.take_profit is None:
             found.append("the bracket needs a stop-loss or a take-profit distance")
-        elif form.stop_distance > 0 and form.stop_unit is not Distance.R \
-                and priced.stop_points is None:
-            found.append("the stop-loss distance rounds to zero ticks")
         elif priced.stop_loss is not None and priced.stop_loss <= 0:
             found.append("the stop-loss would be at or below zero")
     return found

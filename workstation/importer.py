@@ -564,7 +564,9 @@ def _bar_timeframe(frame: pd.DataFrame, timeframe: str | None, path: Path) -> st
 
 # -- what is stored already --------------------------------------------------------
 def _utc(ns: int) -> str:
-    return f"{pd.Timestamp(ns, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S.%f} UTC"
+    """``2026-11-02 14:30:00 UTC``, with a fraction of a second only when there is one."""
+    fraction = f".{ns % 1_000_000_000:09d}".rstrip("0").rstrip(".")
+    return f"{pd.Timestamp(ns, unit='ns', tz='UTC'):%Y-%m-%d %H:%M:%S}{fraction} UTC"
 
 
 def _refuse_stored_ticks(conn: Connection, data: MarketData) -> None:

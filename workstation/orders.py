@@ -145,14 +145,15 @@ class OrderIntent:
     signal_id: str | None = None
 
     def describe(self) -> str:
+        """``buy 1 NQ limit 20,884.25 day``: the prices name the type (once), in full."""
         price = ""
-        if self.limit_price is not None:
-            price += f" limit {self.limit_price:g}"
         if self.stop_price is not None:
-            price += f" stop {self.stop_price:g}"
+            price += f" stop {self.stop_price:,.10g}"
+        if self.limit_price is not None:
+            price += f" limit {self.limit_price:,.10g}"
         if self.trail is not None:
-            price += f" trail {self.trail:g} {self.trail_unit}"
-        return f"{self.side} {self.qty:g} {self.symbol} {self.type}{price} {self.tif}"
+            price += f" trailing stop {self.trail:,.10g} {self.trail_unit}"
+        return f"{self.side} {self.qty:g} {self.symbol}{price or ' ' + self.type} {self.tif}"
 
 
 @dataclass(slots=True)

@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING
 from workstation.bus import EventBus
 from workstation.clock import Clock
 from workstation.model import NS_PER_SECOND, Instrument, Tick
-from workstation.orders import Fill, OrderIntent, OrderType, OrderUpdate
+from workstation.orders import (
+    Fill,
+    OrderIntent,
+    OrderSide,
+    OrderType,
+    OrderUpdate,
+    TimeInForce,
+)
 from workstation.portfolio import Portfolio
 
 if TYPE_CHECKING:  # the router imports the gate, which reads trades' events
@@ -177,6 +184,7 @@ class TradeTracker:
         self._active: dict[str, ActiveTrade] = {}  # trade id -> trade, oldest first
         self._by_symbol: dict[str, list[ActiveTrade]] = {}  # oldest first
         self._orders: dict[str, OrderUpdate] = {}
+        self._closing: dict[str, str] = {}  # client id of a close_trade order -> trade id
         self.closed: deque[TradeRecord] = deque(maxlen=5_000)
         self._ids = itertools.count(1)
         bus.subscribe(OrderUpdate, self.on_order, "TradeTracker.on_order")
@@ -202,6 +210,21 @@ class TradeTracker:
 
     def trade_by_id(self, trade_id: str) -> ActiveTrade | None:
         return self._active.get(trade_id)
+
+    def close_trade(self, trade_id: str, client_order_id: str,
+                    source: str = "manual") -> OrderUpdate:
+        """Close one trade, not the whole position: cancel its bracket legs and sell (or
+        buy back) what it holds at market; the fill is that trade's exit. ValueError when
+        there is no such active trade."""
+        trade = self._active.get(trade_id)
+        if trade is None:
+            raise ValueError(f"no active trade {trade_id!r}")
+        self._cancel_legs(trade, f"trade {trade_id} closed by the trader")
+        side = OrderSide.SELL if trade.direction > 0 else OrderSide.BUY
+        self._closing[client_order_id] = trade_id
+        return self._router.submit(OrderIntent(client_order_id, trade.symbol, side, trade.qty,
+                                               OrderType.MARKET, tif=TimeInForce.IOC,
+                                               source=source))
 
     def clear(self) -> None:
         """Forget active trades (an account reset); closed ones stay in history."""
@@ -338,6 +361,9 @@ class TradeTracker:
     def _exit(self, fill: Fill, order: OrderUpdate | None, trades: list[ActiveTrade]) -> None:
         """Share an exit out: its own trade first, then the others, oldest first."""
         owner = self._owner(fill.order_id, trades)
+        closing = self._closing.get(fill.client_order_id)
+        if owner is None and closing is not None:
+            owner = self._active.get(closing)
         if owner is None and order is not None and order.intent.parent_id is not None:
             owner = next((t for t in trades if order.intent.parent_id in t.entry_ids), None)
         ordered = ([owner] if owner is not None else []) + [t for t in trades if t is not owner]
@@ -475,6 +501,7 @@ class TradeTracker:
 
     def _close(self, trade: ActiveTrade, fill: Fill, order: OrderUpdate | None) -> None:
         del self._active[trade.trade_id]
+        self._closing = {c: t for c, t in self._closing.items() if t != trade.trade_id}
         self._by_symbol[trade.symbol].remove(trade)
         exit_price = trade.exit_value / trade.exit_qty if trade.exit_qty else fill.price
         reason = self._exit_reason(trade, fill, order)

@@ -1,10 +1,14 @@
 """pytest-qt with a qasync loop (QT_NOTES.md): one loop for the session, made
 current with already_running=True; coroutines are driven with ``run``; never
-loop.stop(), which would quit the QApplication for every later test."""
+loop.stop(), which would quit the QApplication for every later test.
+
+Offscreen, the screen is a desktop's 1920 x 1080 (Qt's own default is 800 x 800, where
+the window would shrink to fit and every panel test would see a cramped layout)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,10 @@ from ui.theme import apply_theme
 from workstation.config import Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed
+
+if os.environ.get("QT_QPA_PLATFORM") == "offscreen":  # set before pytest-qt makes the app
+    os.environ["QT_QPA_PLATFORM"] = (
+        f"offscreen:configfile={Path(__file__).with_name('offscreen_screen.json')}")
 
 
 @pytest.fixture(scope="module")

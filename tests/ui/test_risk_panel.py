@@ -27,7 +27,7 @@ from tests.ui.test_trading_panels import (
 from ui import theme
 from ui.models.risk_model import LEVEL_ROLE, USED
 from workstation.config import Settings
-from workstation.model import Tick
+from workstation.model import Quote, Tick
 from workstation.risk.rules import Level
 from workstation.risk.settings import PortfolioLimits, PropFirm, RiskSettings
 
@@ -351,3 +351,45 @@ def test_a_hard_limit_breach_turns_the_kill_switch_on_and_says_so(workstation, q
     ]
     assert f"KILL SWITCH ON: {reason}" in window.notice.text()
     assert window.alerts.raised == 1  # sound and a desktop notification where available
+
+
+def test_a_prop_breach_turns_the_kill_switch_on_flattens_and_the_dock_says_so(
+        workstation, qtbot):
+    window = workstation(settings=TOPSTEP)  # 1,000.00 daily loss on 50,000
+    buy_one_at_market(window)
+    qtbot.waitUntil(lambda: window.engine.portfolio.position("NQ") == 1)
+    # 50 points under the 21,000.25 entry: 50 x 20 + 2.50 = 1,002.50 of 1,000.00
+    publish(window, Quote("NQ", at(15, 0, 3), 20950.00, 20950.25, 10, 10),
+            Tick("NQ", at(15, 0, 3), 20950.25, 1, -1))
+
+    qtbot.waitUntil(lambda: window.risk_indicator.text() == "KILL SWITCH ON")
+    panel = window.risk_panel
+    assert window.engine.portfolio.position("NQ") == 0  # closed, as the firm would
+    assert panel.kill_state.text() == "KILL SWITCH ON"
+    assert panel.kill_detail.text() == (
+        "On since 10:00:03 ET (automatic): Topstep-style daily loss breached: 1,002.50 of "
+        "1,000.00 limit. Every position was closed at market. Only orders that reduce a "
+        "position pass.")
+
+
+def test_a_locked_soft_limit_beside_the_switch_says_entries_are_blocked_and_positions_run(
+        workstation, qtbot):
+    window = workstation(settings=DAILY_LOSS)  # the trader's own daily loss: not a hard limit
+    buy_one_at_market(window)
+    # 75.25 points under the entry: 75.25 x 20 + 2.50 = 1,507.50 of 1,000.00 (151%)
+    publish(window, Tick("NQ", at(15, 0, 3), 20925.00, 1, -1))
+
+    qtbot.waitUntil(lambda: rule_row(window) == ["Daily loss", "1,507.50", "1,000.00",
+                                                 "151% locked", "-507.50"])
+    panel = window.risk_panel
+    qtbot.waitUntil(lambda: panel.kill_state.text() == "KILL SWITCH OFF · ENTRIES BLOCKED")
+    assert theme.SAFE_BG.name() not in panel.kill_state.styleSheet()  # not a green "off"
+    assert theme.DANGER_BG.name() in panel.kill_state.styleSheet()
+    assert panel.kill_detail.isVisibleTo(panel)
+    assert panel.kill_detail.text() == (
+        "Daily loss locked (151%): new entries blocked; open positions keep running")
+    assert panel.kill_detail.toolTip() == (
+        "Daily loss is at 151% of its limit: new entries are blocked. Open positions keep "
+        "running: this limit does not close them (only a hard limit fires the kill switch). "
+        "Close them, or turn the kill switch on.")
+    assert window.engine.portfolio.position("NQ") == 1

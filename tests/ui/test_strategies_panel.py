@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QMessageBox, QToolButton
+from PySide6.QtWidgets import QMessageBox, QPushButton, QToolButton
 
 from tests.ui.test_main_window import at, publish
 from ui import theme
@@ -399,3 +399,54 @@ def test_reloading_the_file_restarts_the_instance_and_the_form_shows_new_params(
     assert panel.form.param_widgets["extra"].value() == 7
     assert ctx.status is InstanceStatus.RUNNING and ctx.state["starts"] >= 2
     assert ctx.settings.params["size"] == 2
+
+
+def first_bar_holding_one_nq(workstation, qtbot, run, tmp_path):
+    """A First bar instance that bought 1 NQ when the 10:00 bar closed."""
+    plugins(tmp_path, trader=TRADER)
+    window, panel = open_panel(workstation, qtbot, tmp_path, settings("first-bar", "First bar"),
+                               run=run)
+    publish(window, Tick("NQ", at(15, 0, 0), 21000.00, 1, 1),
+            Quote("NQ", at(15, 0, 1), 21000.00, 21000.25, 10, 10),
+            Tick("NQ", at(15, 1, 5), 21010.00, 1, 1),
+            Quote("NQ", at(15, 1, 6), 21010.00, 21010.25, 10, 10))
+    qtbot.waitUntil(lambda: window.engine.portfolio.position("NQ") == 1)
+    click_row(qtbot, panel, "first-bar")
+    return window, panel
+
+
+@pytest.mark.parametrize(("choice", "position", "said"), [
+    ("stopFlatten", 0, "first-bar stopped, its orders canceled and positions closed"),
+    ("stopKeep", 1, "first-bar stopped, its positions and orders kept"),
+])
+def test_stopping_an_instance_that_holds_a_position_asks_what_becomes_of_it(
+        workstation, qtbot, run, tmp_path, choice, position, said):
+    window, panel = first_bar_holding_one_nq(workstation, qtbot, run, tmp_path)
+
+    qtbot.mouseClick(button(window, "strategy_stop"), LEFT)
+    box = panel.stop_box
+    assert box is not None and box.isVisible()
+    assert box.text() == ("first-bar holds a position (+1 NQ). What becomes of it when the "
+                          "instance stops?")
+    assert sorted(b.text() for b in box.buttons()) == [
+        "&Flatten", "&Keep position and orders", "Cancel"]
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    qtbot.mouseClick(box.findChild(QPushButton, choice), LEFT)
+
+    ctx = window.engine.strategies.contexts["first-bar"]
+    qtbot.waitUntil(lambda: window.engine.portfolio.position("NQ") == position)
+    assert ctx.status is InstanceStatus.STOPPED
+    assert panel.status.text() == said
+
+
+def test_cancelling_the_stop_question_leaves_the_instance_running(workstation, qtbot, run,
+                                                                  tmp_path):
+    window, panel = first_bar_holding_one_nq(workstation, qtbot, run, tmp_path)
+
+    box = panel.stop_selected()
+    assert box is not None
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), LEFT)
+
+    ctx = window.engine.strategies.contexts["first-bar"]
+    assert ctx.status is InstanceStatus.RUNNING
+    assert window.engine.portfolio.position("NQ") == 1

@@ -219,6 +219,17 @@ def test_ticket_distances_in_points_and_r_round_to_the_tick(workstation):
     assert (intent.limit_price, intent.qty, intent.source) == (6000.00, 2, "manual")
 
 
+def test_a_ticket_stop_distance_under_half_a_tick_is_refused_as_rounding_to_zero(workstation):
+    window = workstation()
+    nq = window.engine.instruments["NQ"]
+    market = SymbolState("NQ", last=21000.00, bid=21000.00, ask=21000.25)
+    form = TicketForm("NQ", OrderSide.BUY, 1, bracket=True, stop_distance=0.1,
+                      stop_unit=Distance.POINTS, target_distance=2, target_unit=Distance.R)
+
+    assert problems(price_ticket(form, market, nq), nq) == [
+        "the stop-loss distance rounds to zero ticks"]
+
+
 # -- active trades ----------------------------------------------------------------------------
 def test_active_trade_shows_r_now_mfe_and_mae_from_each_tick(workstation, qtbot):
     window = workstation()

@@ -48,13 +48,14 @@ def instance(instance_id: str, strategy: str, symbols: Iterable[str] = ("NQ",),
 
 
 def desk_settings(*, max_failures: int = 3, hard_limit_s: float = 2.0,
-                  commission: float = 0.0, **fields: object) -> Settings:
+                  max_memory_mb: float = 1024.0, commission: float = 0.0,
+                  **fields: object) -> Settings:
     """Defaults, commission 0 (hand-worked P&L is points x point value), no hot reload
     (tests reload explicitly or start the watcher themselves)."""
     return Settings(timeframes=["1m"], paper=PaperSettings(fills=FillModel(
         commission=commission)), strategies=StrategiesSettings(
-        max_failures=max_failures, hard_limit_s=hard_limit_s, hot_reload=False),
-        **fields)  # type: ignore[arg-type]
+        max_failures=max_failures, hard_limit_s=hard_limit_s, max_memory_mb=max_memory_mb,
+        hot_reload=False), **fields)  # type: ignore[arg-type]
 
 
 class StrategyDesk:
@@ -66,6 +67,9 @@ class StrategyDesk:
                              lambda bus, clock, bp: ReplayFeed([], bus, clock, speed=None),
                              timeframes=["1m"], plugin_folders=[plugins], strategies=instances)
         self.host = self.engine.strategies
+        limits = self.engine.settings.strategies
+        self.host.services.watchdog.set_limits(freeze_exit_s=limits.freeze_exit_s,
+                                               max_memory_mb=limits.max_memory_mb)
         self.bus = self.engine.bus
         self.clock = self.engine.clock
         self.signals: list[Signal] = []

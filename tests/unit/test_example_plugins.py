@@ -21,6 +21,8 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
+import pytest
+
 from tests.unit.strategy_desk import (
     MINUTE,
     T0,
@@ -33,7 +35,9 @@ from tests.unit.strategy_desk import (
 from workstation.config import FillModel, PaperSettings, Settings
 from workstation.model import Bar, Direction
 from workstation.orders import OrderStatus
+from workstation.strategies.guard import Watchdog
 from workstation.strategies.instances import InstanceSettings, InstanceStatus
+from workstation.strategies.loader import Catalog, plugin_files
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 NAMES = ["Donchian breakout", "Indicator vote", "Momentum signals", "RSI mean reversion",
@@ -164,6 +168,29 @@ def test_sma_crossover_goes_short_on_a_cross_below_and_reverses_on_each_cross(tm
                                      params={"fast": 2, "slow": 3, "stop_points": 50.0}))
 
 
+@pytest.mark.parametrize("strategy", ["SMA crossover", "RSI mean reversion", "Indicator vote",
+                                      "Donchian breakout"])
+def test_every_shipped_example_that_trades_protects_its_entries_by_default(strategy):
+    watchdog = Watchdog(2.0)
+    catalog = Catalog()
+    catalog.load(plugin_files([PLUGINS]), watchdog)
+    cls = catalog.strategies[strategy].cls
+    defaults = cls.default_params()
+    # Donchian's stop is the far side of its channel unless atr_stop asks for ATRs
+    assert defaults.get("stop_points", 20.0) == 20.0
+    assert defaults.get("atr_stop", 0.0) == 0.0
+
+
+def test_sma_crossover_with_default_parameters_sends_each_entry_with_a_20_point_stop(tmp_path):
+    # bar 3 crosses below: sell 1 at 19990 with its stop 20 points above, at 20010
+    async def scenario(desk: StrategyDesk) -> None:
+        close_bars(desk, SMA_CLOSES[:4])
+        assert orders(desk) == [("sell", 1.0, 20010.0)]
+        assert working(desk) == [("buy", "stop", 1.0, 20010.0)]
+
+    run(tmp_path, scenario, instance("sma", "SMA crossover", params={"fast": 2, "slow": 3}))
+
+
 def test_sma_crossover_without_shorts_only_goes_flat_on_a_cross_below(tmp_path):
     # allow_short off, stop_points 0 (no stop): bar 3 does nothing (already flat);
     # bar 6 buys 1 at 20010 without a stop; bar 9 sells that 1 at 19990 and stays flat.
@@ -180,7 +207,8 @@ def test_sma_crossover_without_shorts_only_goes_flat_on_a_cross_below(tmp_path):
         assert desk.ctx("sma").positions == {}
 
     run(tmp_path, scenario, instance("sma", "SMA crossover",
-                                     params={"fast": 2, "slow": 3, "allow_short": False}))
+                                     params={"fast": 2, "slow": 3, "allow_short": False,
+                                             "stop_points": 0.0}))
 
 
 def test_sma_crossover_sends_nothing_for_a_cross_in_its_warm_up_bars(tmp_path):
@@ -191,7 +219,7 @@ def test_sma_crossover_sends_nothing_for_a_cross_in_its_warm_up_bars(tmp_path):
     async def scenario(desk: StrategyDesk) -> None:
         close_bars(desk, SMA_CLOSES[:6])
         ctx = await desk.host.add(instance("sma", "SMA crossover",
-                                           params={"fast": 2, "slow": 3}))
+                                           params={"fast": 2, "slow": 3, "stop_points": 0.0}))
         assert ctx.stats["on_bar"].calls == 6
         assert ctx.status is InstanceStatus.RUNNING and not ctx.warming_up
         assert desk.updates == []
@@ -252,7 +280,7 @@ def test_rsi_reversion_buys_oversold_exits_at_50_and_shorts_overbought(tmp_path)
 VOTE_CLOSES = [20100, 20100, 20100, 20100, 20100, 20060, 20040, 20030, 20025, 20022,
                20062, 20082, 20092, 20097]
 VOTE_PARAMS = {"rsi_period": 2, "macd_fast": 2, "macd_slow": 3, "macd_signal": 2,
-               "bb_period": 3, "bb_k": 1.0, "stoch_period": 3}
+               "bb_period": 3, "bb_k": 1.0, "stoch_period": 3, "stop_points": 0.0}
 #
 #   bar  close  RSI   MACD hist  Bollinger [lower, upper]  %K     votes (rsi macd bb st)  net
 #    4   20100  50     0          [20100, 20100]  on it    50      0  0  0  0             0

@@ -785,8 +785,8 @@ def test_the_same_ticks_with_one_more_trailing_newline_are_refused_naming_the_st
 
     assert str(caught.value) == (
         f"cannot import {again}:\n  again.csv line 3: ES ticks from "
-        "2026-11-02 14:30:01.000000 UTC to 2026-11-02 14:30:03.000000 UTC overlap 2 ES ticks "
-        "already stored from 2026-11-02 14:30:01.000000 UTC to 2026-11-02 14:30:03.000000 UTC; "
+        "2026-11-02 14:30:01 UTC to 2026-11-02 14:30:03 UTC overlap 2 ES ticks "
+        "already stored from 2026-11-02 14:30:01 UTC to 2026-11-02 14:30:03 UTC; "
         "nothing was written (import only the time range that is not stored yet)")
     assert store.tick_count() == 4
 
@@ -863,7 +863,7 @@ def test_a_bar_differing_from_the_stored_one_is_refused_naming_it_and_nothing_is
 
     assert str(caught.value) == (
         f"cannot import {changed}:\n  changed.csv line 4: the NQ 1m bar at "
-        "2026-11-02 14:31:00.000000 UTC differs from the one already stored (stored "
+        "2026-11-02 14:31:00 UTC differs from the one already stored (stored "
         "o=21001.25 h=21001.5 l=21000.5 c=21000.75 volume=80.0 trades=0); nothing was written")
     assert store.bar_count() == 2
     assert [b.volume for b in store.load_bars("NQ", "1m")] == [120.0, 80.0]

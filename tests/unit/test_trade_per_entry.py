@@ -134,3 +134,26 @@ def test_break_even_moves_only_the_trade_that_reached_one_r():
     assert (t2.stop, t2.break_even_ts) == (21_005.00, None)
     assert desk.legs("manual-1")["SL"] == (1, 21_000.00)
     assert desk.legs("manual-2")["SL"] == (1, 21_005.00)
+
+
+def test_closing_one_trade_exits_only_what_it_holds_and_cancels_only_its_legs():
+    desk = two_entries()
+
+    update = desk.tracker.close_trade("T2", "manual-3")
+
+    assert (update.status, update.side, update.qty, update.avg_fill_price) == (
+        OrderStatus.FILLED, OrderSide.SELL, 1, 21_009.75)  # at the bid
+    (closed,) = desk.closed
+    assert (closed.record.trade_id, closed.record.exit, closed.record.exit_reason) == (
+        "T2", 21_009.75, "manual")
+    assert [t.trade_id for t in desk.tracker.active()] == ["T1"]
+    assert desk.legs("manual-1") == {"SL": (1, 20_990.00), "TP": (1, 21_020.00)}
+    assert desk.legs("manual-2") == {}
+    assert desk.portfolio.position("NQ") == 1
+
+
+def test_closing_a_trade_that_is_not_active_says_so():
+    desk = two_entries()
+
+    with pytest.raises(ValueError, match="no active trade 'T9'"):
+        desk.tracker.close_trade("T9", "manual-3")

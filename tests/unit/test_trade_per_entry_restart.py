@@ -10,9 +10,12 @@ the fill and a target 20.00 over (anchored); entry B buys 1 at 21,010.00 with a 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 
 from tests.unit.strategy_desk import MINUTE, T0, StrategyDesk, desk_settings
-from workstation.orders import Bracket, OrderIntent, OrderSide, OrderType
+from workstation.orders import Bracket, Order, OrderIntent, OrderSide, OrderType
+from workstation.store.journal import order_from_dict, order_to_dict
+from workstation.trades import ActiveTrade
 
 A = Bracket(stop_loss=20_990.00, take_profit=21_020.00, stop_offset=10.0, target_offset=20.0)
 B = Bracket(stop_loss=21_005.00, take_profit=21_030.00)
@@ -57,3 +60,23 @@ def test_two_trades_on_one_position_come_back_as_two_and_close_by_their_own_legs
     assert [(c.trade_id, c.exit, c.exit_reason, c.r_multiple) for c in closed] == [
         ("T2", 21_004.75, "stop", -1.05), ("T1", 21_020.0, "target", 2.0)]
     assert position == 0
+
+
+def test_orders_and_trades_stored_before_these_fields_existed_still_load():
+    """An order and an active trade as an older Bracket stored them: no fill-anchored
+    distances, no signal id, no entry or leg ids."""
+    order = Order("P1", OrderIntent("manual-1", "NQ", OrderSide.BUY, 1, OrderType.MARKET,
+                                    bracket=B), qty=1)
+    stored = order_to_dict(order)
+    for name in ("stop_offset", "target_offset", "target_r"):
+        del stored["intent"]["bracket"][name]
+    del stored["intent"]["signal_id"]
+    trade = asdict(ActiveTrade("T1", "NQ", 1, 1, 21_010.0, T0, 20.0, 0.25,
+                               initial_stop=21_005.0))
+    for name in ("signal_id", "entry_ids", "leg_ids"):
+        del trade[name]
+
+    loaded = order_from_dict(stored)
+    assert loaded.intent.bracket == B and loaded.intent.signal_id is None
+    restored = ActiveTrade(**trade)
+    assert (restored.entry_ids, restored.leg_ids, restored.r_points) == ([], [], 5.0)

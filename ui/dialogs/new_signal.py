@@ -95,6 +95,8 @@ class NewSignalDialog(QDialog):
         form.addRow("&Notes", self.notes)
         if bar is not None:
             form.addRow("Bar", self.bar_note)
+        else:  # outside the form it would sit at the top left, over the symbol's first letters
+            self.bar_note.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.submit_button = self.buttons.addButton(
             "&Submit signal", QDialogButtonBox.ButtonRole.AcceptRole)

@@ -46,8 +46,8 @@ HEADER_TIPS = {
     "R": "Risk per contract in points: entry to stop",
     "Size": "Suggested size from the risk settings",
     "Risk $": "Money at risk at the suggested size",
-    "Gate": "What the risk gate said of the setup (ok, warning, blocked), or why it refused "
-            "the order",
+    "Gate": "What the risk gate said of the setup (ok, warning, blocked), why it refused "
+            "the order, or why the signal was rejected before (stop, sizing)",
 }
 LIVE = frozenset({S.RECEIVED, S.PENDING, S.CONFIRMED, S.AWAITING_APPROVAL, S.APPROVED,
                   S.ACTIVE})
@@ -96,6 +96,14 @@ def gate_color(verdict: str) -> QColor | None:
     if verdict.startswith("warning"):
         return theme.WARN
     return theme.DOWN  # blocked, or the reason the gate refused the order
+
+
+def _refusal(record: SignalRecord) -> str:
+    """Why a signal was rejected before the gate judged it (no structural stop, a size the
+    risk settings refuse...): shown in its row, not only in a tooltip."""
+    if record.state is S.REJECTED and not record.gate_verdict:
+        return record.history[-1].reason
+    return ""
 
 
 @dataclass(slots=True)
@@ -354,7 +362,8 @@ class SignalsModel(QAbstractTableModel):
             case "Bars":
                 return str(record.bars_waited)
             case "Gate":
-                return gate_text(record.gate_verdict)
+                refusal = _refusal(record)
+                return refusal if refusal else gate_text(record.gate_verdict)
         if setup is None:
             return fmt.NONE
         match name:
@@ -380,7 +389,7 @@ class SignalsModel(QAbstractTableModel):
             case "State":
                 return STATE_COLORS[record.state]
             case "Gate":
-                return gate_color(record.gate_verdict)
+                return theme.DOWN if _refusal(record) else gate_color(record.gate_verdict)
             case "Dev":
                 return self._deviation_color(row)
         return theme.MUTED if finished else None
@@ -411,7 +420,8 @@ class SignalsModel(QAbstractTableModel):
                 return "\n".join(f"{fmt.local_time(step.ts)}  {state_text(step.state)}: "
                                  f"{step.reason}" for step in record.history)
             case "Gate":
-                return record.gate_verdict or "Not judged yet: the gate looks at a setup"
+                return (_refusal(record) or record.gate_verdict
+                        or "Not judged yet: the gate looks at a setup")
             case "Dev":
                 allowed = self._max_deviation(record.signal.symbol, self._current(row) or 0.0)
                 return (None if allowed is None else

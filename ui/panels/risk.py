@@ -49,7 +49,9 @@ PROP_NOTE = "Prop-firm numbers: check your firm's current rules"
 PROP_TIP = ("Prop-firm numbers here are presets of common evaluation styles (FTMO-style, "
             "Topstep-style, intraday trailing) for your account size. Firms change their "
             "rules: check each limit against your firm's current rules before relying on it.")
-NO_RULES = "No measured limits set: add [risk.portfolio] or [risk.prop] to settings.toml"
+NO_RULES = ("No measured limits set: choose a prop-firm preset or your own limits in "
+            "Risk settings… (the Risk menu, or the button above)")
+PENDING = "Saved: restart Bracket to apply"
 # (key, caption, tooltip): short captions beside their values, so the dock stays compact
 SUMMARY = (
     ("day_pnl", "Today", "Today's P&L: equity change since the 17:00 New York day roll"),
@@ -79,6 +81,21 @@ def worst(statuses: list[RuleStatus], level_of: Callable[[str], Level]
         return Level.SAFE, None
     status = max(statuses, key=lambda s: (level_of(s.rule), s.used_pct))
     return level_of(status.rule), status
+
+
+def locked_note(status: RuleStatus, holding: bool) -> tuple[str, str]:
+    """Why entries are blocked while the kill switch is off, and what still runs: a short
+    line for the dock and the whole story for its tooltip."""
+    short = f"{status.label} locked ({status.used_pct:.0f}%): new entries blocked"
+    full = f"{status.label} is at {status.used_pct:.0f}% of its limit: new entries are blocked."
+    if status.hard and status.breached:
+        return (f"{short}; the kill switch turns on at the next price",
+                f"{full} It is a hard limit: the kill switch turns on at the next price.")
+    if not holding:
+        return short, full
+    return (f"{short}; open positions keep running",
+            f"{full} Open positions keep running: this limit does not close them (only a "
+            "hard limit fires the kill switch). Close them, or turn the kill switch on.")
 
 
 class LevelBarDelegate(QStyledItemDelegate):
@@ -254,6 +271,12 @@ class RiskPanel(QWidget):
         layout.addWidget(self.tabs, 1)
         self._show_kill()
 
+    def show_pending_restart(self) -> None:
+        """Saved settings wait for a restart: say so where the rules are."""
+        self.note.setText(PENDING)
+        self.note.setToolTip("The rules shown are the ones in force until Bracket restarts")
+        self.note.show()
+
     def add_action_button(self, action: QAction) -> QToolButton:
         return action_button(self, self.toolbar, action)
 
@@ -307,35 +330,56 @@ class RiskPanel(QWidget):
         self.values[key].setText(f"<span style='color:{color.name()}'>{text}</span>")
 
     def _show_kill(self) -> None:
-        kill = self._kill
-        state = (kill.active, kill.reason, kill.since, kill.automatic, tuple(kill.paused))
+        kill, risk = self._kill, self._risk
+        locked = None if kill.active else self._locked_rule()
+        state = (kill.active, kill.reason, kill.since, kill.automatic, kill.flattened,
+                 tuple(kill.paused), locked, risk.open_positions > 0)
         if state == self._kill_shown:
             return
         self._kill_shown = state
+        pill = "border-radius: 4px; padding: 3px 10px"
+        tip = ""
         if kill.active:
             self.kill_state.setText("KILL SWITCH ON")
             self.kill_state.setStyleSheet(
-                f"background-color: {theme.KILL_BG.name()}; color: #ffffff; "
-                "border-radius: 4px; padding: 3px 10px")
+                f"background-color: {theme.KILL_BG.name()}; color: #ffffff; {pill}")
             how = "automatic" if kill.automatic else "manual"
+            closed = " Every position was closed at market." if kill.flattened else ""
             self.kill_detail.setText(f"On since {fmt.local_time(kill.since)} ET ({how}): "
-                                     f"{kill.reason}. Only orders that reduce a position pass.")
+                                     f"{kill.reason}.{closed} Only orders that reduce a "
+                                     "position pass.")
+            self.kill_detail.setStyleSheet(f"color: {theme.DANGER_TEXT.name()}")
+        elif locked is not None:
+            # a locked rule beside a green switch read as "all is well": say what holds
+            back, fore = LEVEL_PILLS[Level.LOCKED]
+            self.kill_state.setText("KILL SWITCH OFF · ENTRIES BLOCKED")
+            self.kill_state.setStyleSheet(
+                f"background-color: {back.name()}; color: {fore.name()}; {pill}")
+            short, tip = locked_note(locked, risk.open_positions > 0)
+            self.kill_detail.setText(short)
             self.kill_detail.setStyleSheet(f"color: {theme.DANGER_TEXT.name()}")
         else:
             self.kill_state.setText("KILL SWITCH OFF")
             self.kill_state.setStyleSheet(
                 f"background-color: {theme.SAFE_BG.name()}; color: {theme.SAFE_TEXT.name()}; "
-                "border-radius: 4px; padding: 3px 10px")
+                f"{pill}")
             self.kill_detail.setText("")
             self.kill_detail.setStyleSheet(f"color: {theme.WARN.name()}")
         paused = "; ".join(f"{name} paused: {why}" for name, why in kill.paused.items())
         if paused:
             self.kill_detail.setText(f"{self.kill_detail.text()} {paused}".strip())
         self.kill_detail.setVisible(bool(self.kill_detail.text()))  # room for the rules
-        self.kill_detail.setToolTip(self.kill_detail.text())
+        self.kill_detail.setToolTip(tip or self.kill_detail.text())
         self.kill_state.setToolTip("On: working orders were canceled and only orders that "
                                    "reduce a position pass" if kill.active else
+                                   f"Off, but {tip}" if tip else
                                    "Off: new entries are allowed within the risk limits")
+
+    def _locked_rule(self) -> RuleStatus | None:
+        """The fullest rule at the locked level (entries blocked), if any."""
+        risk = self._risk
+        locked = [s for s in risk.statuses if risk.level_of(s.rule) is Level.LOCKED]
+        return max(locked, key=lambda s: s.used_pct, default=None)
 
     def value(self, key: str) -> str:
         """A figure as shown, without its color markup."""

@@ -198,6 +198,7 @@ class SignalsPanel(QWidget):
 
     def refresh(self) -> None:
         self.model.refresh()
+        self._update_count()  # whatever moved a signal on, the header says it (~2 Hz)
 
     def _update_count(self) -> None:
         waiting = self.model.count(S.AWAITING_APPROVAL)
@@ -205,7 +206,8 @@ class SignalsPanel(QWidget):
         text = f"Signals ({live})" if live else "Signals"
         if waiting:
             text += f"  ·  <span style='color:#fbbf24'>{waiting} awaiting approval</span>"
-        self.count_label.setText(text)
+        if text != self.count_label.text():
+            self.count_label.setText(text)
 
     # -- selection and chart ----------------------------------------------------------------
     def selected(self) -> SignalRecord | None:

@@ -37,7 +37,7 @@ from ui.panels.strategy_form import StrategyForm
 from ui.panels.tables import fit_columns, make_table
 from ui.panels.widgets import action_button, caption, show_status
 from workstation.strategies.context import StrategyContext
-from workstation.strategies.host import StrategyHost
+from workstation.strategies.host import OnStop, StrategyHost
 from workstation.strategies.instances import InstanceStatus
 from workstation.strategies.template import new_strategy_file
 
@@ -87,6 +87,7 @@ class StrategiesPanel(QWidget):
         self.open_url: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.actions: dict[str, Any] = {}
         self.dialog: StrategyInstanceDialog | None = None
+        self.stop_box: QMessageBox | None = None
 
         self.model = StrategiesModel(lambda: host.contexts, host.pnl_today,
                                      host.services.slow_ns / 1e6)
@@ -307,8 +308,50 @@ class StrategiesPanel(QWidget):
     def pause_selected(self) -> None:
         self._sync(self.host.pause_instance, "paused: it follows the market, sends nothing")
 
-    def stop_selected(self) -> None:
-        self._sync(self.host.stop_instance, "stopped")
+    def stop_selected(self) -> QMessageBox | None:
+        """Stop the selected instance; one holding a position or orders first asks what
+        becomes of them (the question, while open, is returned and kept as ``stop_box``)."""
+        ctx = self.selected()
+        if ctx is None:
+            return None
+        instance_id = ctx.instance_id
+        if not self.host.holds(instance_id):
+            self._stop(instance_id, OnStop.CANCEL)
+            return None
+        held = ", ".join(f"{qty:+g} {symbol}" for symbol, qty in ctx.positions.items() if qty)
+        orders = len(ctx.working_orders(None))
+        what = " and ".join(part for part in (
+            f"a position ({held})" if held else "",
+            f"{orders} working order{'s' if orders != 1 else ''}" if orders else "") if part)
+        box = QMessageBox(QMessageBox.Icon.Question, "Stop strategy instance",
+                          f"{instance_id} holds {what}. What becomes of it when the "
+                          "instance stops?", parent=self)
+        box.setInformativeText("Flatten: cancel its orders and close its positions at "
+                               "market.\nKeep: the positions and every order (stops, "
+                               "targets) stay in the account for you to manage.")
+        flatten = box.addButton("&Flatten", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("&Keep position and orders", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        flatten.setObjectName("stopFlatten")
+        keep.setObjectName("stopKeep")
+        choices = {flatten: OnStop.FLATTEN, keep: OnStop.KEEP}
+        box.buttonClicked.connect(
+            lambda clicked: self._stop(instance_id, choices[clicked])
+            if clicked in choices else None)
+        box.finished.connect(box.deleteLater)
+        self.stop_box = box
+        box.open()
+        return box
+
+    def _stop(self, instance_id: str, choice: OnStop) -> None:
+        try:
+            self.host.stop_instance(instance_id, on_position=choice)
+        except ValueError as exc:
+            self.show_message(str(exc), True)
+            return
+        done = "stopped" if choice is OnStop.CANCEL else f"stopped, {choice.describe()}"
+        self.show_message(f"{instance_id} {done}")
 
     def remove_selected(self) -> None:
         ctx = self.selected()

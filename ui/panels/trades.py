@@ -5,7 +5,9 @@ and the last few closed trades; the selected one is drawn by the excursion chart
 When the selected active trade closes, the selection follows it into "Recent"
 so its chart stays on screen with the exit marked; any recent trade can be
 picked again later. Keyboard: arrows move, Tab switches tables, the Trade
-menu's "Close trade" (Shift+X) flattens the selected trade's symbol.
+menu's "Close trade" (Shift+X) flattens the selected trade's symbol
+(``selected_trade_id`` names the one trade, for closing just it). One row per
+trade: several entries on one symbol, each with its own stop, are several rows.
 """
 
 from __future__ import annotations
@@ -136,6 +138,11 @@ class TradesPanel(QWidget):
         """The symbol of the selected active trade (what "Close trade" closes)."""
         trade = self.active_model.trade_at(self.active_table.currentIndex().row())
         return trade.symbol if trade is not None else None
+
+    def selected_trade_id(self) -> str | None:
+        """The selected active trade (one of maybe several on its symbol)."""
+        trade = self.active_model.trade_at(self.active_table.currentIndex().row())
+        return trade.trade_id if trade is not None else None
 
     def _on_active_selected(self, index: QModelIndex) -> None:
         if self._syncing or not index.isValid():

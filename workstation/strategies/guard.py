@@ -224,6 +224,11 @@ class Watchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def set_limits(self, *, freeze_exit_s: float, max_memory_mb: float) -> None:
+        """The freeze and memory limits from the settings (before ``start``)."""
+        self.freeze_ns = int(freeze_exit_s * 1e9)
+        self.max_memory = int(max_memory_mb * 2**20)
+
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
@@ -244,6 +249,7 @@ class Watchdog:
             _watchdogs.remove(self)
             if not _watchdogs:
                 _remove_exit_guard()
+            if self._trace is not None:  # its file is about to close; others re-arm
                 faulthandler.cancel_dump_traceback_later()
             self._close_trace()
 
@@ -333,11 +339,12 @@ class Watchdog:
                 self.record_freeze(caller.instance_id, reason)
             except Exception:  # the exit below must happen regardless
                 log.exception("could not record the frozen instance")
-        sys.stderr.write(f"bracket: {who}: {reason} "
-                         f"(exit code {FREEZE_EXIT_CODE})\n")
-        sys.stderr.flush()
-        logging.shutdown()
-        _real_exit(FREEZE_EXIT_CODE)
+        try:  # a windowed app may have no stderr
+            sys.stderr.write(f"bracket: {who}: {reason} (exit code {FREEZE_EXIT_CODE})\n")
+            sys.stderr.flush()
+            logging.shutdown()
+        finally:
+            _real_exit(FREEZE_EXIT_CODE)
 
     # -- the engine thread -----------------------------------------------------------------
     def disarm(self) -> None:

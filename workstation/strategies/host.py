@@ -205,6 +205,11 @@ class StrategyHost:
         settings = self.validate(settings)
         ctx = self._new_context(settings, self.catalog.strategies[settings.strategy], {})
         self._register_limits(settings)
+        frozen = self._frozen.pop(settings.instance_id, None)
+        if frozen is not None:  # it froze the last run before the store had it
+            log.critical("strategy instance %s was disabled: %s", settings.instance_id, frozen)
+            ctx.status, ctx.reason = InstanceStatus.ERROR, frozen
+            start = False
         self._persist(ctx)
         if start:
             await self._activate(ctx, InstanceStatus.RUNNING)
