@@ -188,6 +188,7 @@ class OrderTicketDialog(QDialog):
 
         self.symbol.currentTextChanged.connect(self._on_symbol_changed)
         self.order_type.currentIndexChanged.connect(self._on_type_changed)
+        self.side.currentIndexChanged.connect(lambda _index: self._prefill_prices())
         self.review_button.clicked.connect(self.review)
         for widget in (self.side, self.order_type, self.stop_unit, self.target_unit):
             widget.currentIndexChanged.connect(self.update_preview)
@@ -252,15 +253,19 @@ class OrderTicketDialog(QDialog):
         for spin in (self.limit_price, self.stop_price):
             spin.setDecimals(inst.price_decimals)
             spin.setSingleStep(inst.tick_size)
-            spin.setValue(self._near_price())
+        self._prefill_prices()
         self.update_preview()
 
-    def _near_price(self) -> float:
-        """Where a limit or stop starts: the last trade (else the mid), on the tick grid."""
+    def _prefill_prices(self) -> None:
+        """A limit starts at the touch on its own side (a buy joins the bid, a sell the ask);
+        a stop at the other side's touch. Without a quote: the last trade."""
         inst = self._engine.instruments[self.symbol.currentText()]
         state = self._engine.market.get(inst.symbol)
-        near = state.last or (state.bid + state.ask) / 2
-        return inst.round_price(near) if near else 0.0
+        buy = OrderSide(self.side.currentData()) is OrderSide.BUY
+        own, other = (state.bid, state.ask) if buy else (state.ask, state.bid)
+        for spin, touch in ((self.limit_price, own), (self.stop_price, other)):
+            price = touch or state.last
+            spin.setValue(inst.round_price(price) if price else 0.0)
 
     def _on_type_changed(self) -> None:
         kind = OrderType(self.order_type.currentData())
@@ -268,9 +273,9 @@ class OrderTicketDialog(QDialog):
         self.stop_price.setEnabled(kind in NEEDS_STOP)
         self.trail.setEnabled(kind is OrderType.TRAILING_STOP)
         self.trail_unit.setEnabled(kind is OrderType.TRAILING_STOP)
-        for spin in (self.limit_price, self.stop_price):
-            if spin.isEnabled() and spin.value() == 0:  # opened before any market data
-                spin.setValue(self._near_price())
+        if any(spin.isEnabled() and spin.value() == 0  # opened before any market data
+               for spin in (self.limit_price, self.stop_price)):
+            self._prefill_prices()
         self.update_preview()
 
     def form(self) -> TicketForm:
