@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from ui.bridge import EngineBridge, LogBuffer
 from ui.main_window import MainWindow
+from ui.panels.log import stamp_engine_time
 from ui.theme import apply_theme
 from workstation.config import Settings
 from workstation.engine import Engine, FeedBuilder
@@ -61,6 +62,7 @@ async def _main(home: Path, make_engine: Callable[[], Engine], log_buffer: LogBu
                 smoke: bool, screenshot: Path | None, seconds: float | None,
                 report: Path | None) -> int:
     engine = make_engine()
+    log_buffer.addFilter(stamp_engine_time(engine.clock.now_ns))  # the Log shows its time
     bridge = EngineBridge(engine, log_buffer)
     window = MainWindow(engine, bridge, home)
     closed = asyncio.Event()
