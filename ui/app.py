@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from ui.bridge import EngineBridge, LogBuffer
 from ui.main_window import MainWindow
+from ui.panels.log import stamp_engine_time
 from ui.theme import apply_theme
 from workstation.accounts import DEFAULT_ACCOUNT, check_account_name
 from workstation.config import Settings
@@ -86,6 +87,8 @@ async def _main(home: Path, make_engine: Callable[[str], Engine], log_buffer: Lo
                 report: Path | None, account: str, *, remember: bool) -> int:
     while True:
         engine = make_engine(account)
+        stamp = stamp_engine_time(engine.clock.now_ns)  # the Log shows the engine's time
+        log_buffer.addFilter(stamp)
         if remember:
             remember_account(home, account)
         bridge = EngineBridge(engine, log_buffer)
@@ -105,6 +108,7 @@ async def _main(home: Path, make_engine: Callable[[str], Engine], log_buffer: Lo
         await closed.wait()
         bridge.stop()
         await engine.stop()
+        log_buffer.removeFilter(stamp)
         if window.switch_to is None:
             break
         account = window.switch_to

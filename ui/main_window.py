@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
                                               [s for s in watch if s in instruments])
         self.watchlist = WatchlistPanel(self.watchlist_model, list(instruments))
         self.chart = ChartPanel(instruments, engine.timeframes)
-        self.log_panel = LogPanel()
+        self.log_panel = LogPanel(engine.clock.now_ns)
         price = price_sample(instruments, lambda s: engine.market.get(s).reference)
         self.trades = TradesPanel(instruments, engine.clock.now_ns, price)
         self.orders = OrdersPanel(instruments, engine.router, price)

@@ -45,7 +45,7 @@ from workstation.store.writer import StoreWriter
 from workstation.strategies.context import Services
 from workstation.strategies.guard import Watchdog
 from workstation.strategies.host import HostOptions, StrategyHost
-from workstation.strategies.instances import InstanceError, InstanceSettings
+from workstation.strategies.instances import InstanceError, InstanceSettings, InstanceStatus
 from workstation.strategies.loader import plugin_folders as default_plugin_folders
 from workstation.trades import TradeTracker
 
@@ -202,9 +202,12 @@ class Engine:
     def _build_strategies(self, settings: Settings, home: Path | None,
                           folders: list[Path] | None) -> None:
         options = settings.strategies
+        watchdog = Watchdog(options.hard_limit_s)
+        watchdog.set_limits(freeze_exit_s=options.freeze_exit_s,
+                            max_memory_mb=options.max_memory_mb)
         services = Services(self.bus, self.clock, self.bars, self.router, self.broker,
                             self.portfolio, self.market, self.trades, self.instruments,
-                            Watchdog(options.hard_limit_s), options.max_failures,
+                            watchdog, options.max_failures,
                             int(options.slow_callback_ms * 1e6))
         self.strategies = StrategyHost(
             services, self.risk, self.kill_switch,
@@ -215,12 +218,17 @@ class Engine:
         self.strategies.stored_bars = not self.scratch
 
     async def _start_strategies(self) -> None:
-        """Plugins and stored instances, then instances asked for by settings or the command
-        line that do not exist yet."""
+        """Plugins and stored instances (they come back paused unless they resume
+        automatically), then instances asked for by settings or the command line that do
+        not exist yet. An instance named on the command line runs: asking is consent."""
         host = self.strategies
         await host.start(watch=self.settings.strategies.hot_reload, fills=self._restored_fills)
+        asked = {instance.instance_id for instance in self._extra_instances}
         for instance in [*self.settings.strategies.instances, *self._extra_instances]:
-            if instance.instance_id in host.contexts:
+            stored = host.contexts.get(instance.instance_id)
+            if stored is not None:
+                if instance.instance_id in asked and stored.status is InstanceStatus.PAUSED:
+                    await host.start_instance(instance.instance_id)
                 continue
             try:
                 await host.add(instance)

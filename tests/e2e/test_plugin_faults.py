@@ -50,7 +50,7 @@ def bracket(home: Path, *args: str, timeout: float) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if k != "BRACKET_HOME"}
     return subprocess.run(
         [sys.executable, "-m", "workstation", "--home", str(home), "run", "--headless",
-         "--start", "2026-11-02", "--no-demo", *args],
+         "--account", "Desk", "--no-demo", *args],  # both runs trade the same account
         env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -68,7 +68,8 @@ def test_a_frozen_plugin_ends_the_app_and_the_next_start_runs_without_it(
     (home / "settings.toml").write_text(
         "[strategies]\nhard_limit_s = 0.5\nfreeze_exit_s = 1.0\n", encoding="utf-8")
 
-    frozen = bracket(home, "--seconds", "36000", "--strategy", "Spin@NQ", timeout=240)
+    frozen = bracket(home, "--start", "2026-11-02", "--seconds", "36000", "--strategy",
+                     "Spin@NQ", timeout=240)
 
     assert frozen.returncode == exit_code, frozen.stderr[-2000:]
     if exit_code == FREEZE_EXIT_CODE:

@@ -160,3 +160,20 @@ def test_a_named_account_continues_its_home_market_from_run_to_run(tmp_path):
 
     assert first["clock_end"] == "2026-11-02T14:35:00+00:00"
     assert second["clock_end"] == "2026-11-02T14:40:00+00:00"
+
+
+def test_a_stored_instance_comes_back_paused_unless_the_command_line_asks_for_it_again(
+        tmp_path):
+    home = tmp_path / "home"
+    bracket(home, "--account", "Desk", "--seconds", "300", "--start", "2026-11-02", "--no-demo",
+            "--strategy", "SMA crossover@NQ")
+    restored = bracket(home, "--account", "Desk", "--seconds", "300", "--no-demo")
+    asked = bracket(home, "--account", "Desk", "--seconds", "300", "--no-demo",
+                    "--strategy", "SMA crossover@NQ")
+
+    def status(report: dict) -> str:
+        (instance,) = [s for s in report["strategies"] if s["id"] == "sma-crossover-nq"]
+        return instance["status"]
+
+    assert status(restored) == "paused"  # a restart never starts trading by itself
+    assert status(asked) == "running"

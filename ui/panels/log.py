@@ -1,25 +1,44 @@
-"""Log dock: what the engine is doing, newest at the bottom, colored by level."""
+"""Log dock: what the engine is doing, newest at the bottom, colored by level.
+
+Times are exchange time (New York), as in every table: a record carries the engine
+clock's time when it was made (``ENGINE_NS``, stamped by the app's log filter), so a
+simulated or replayed market logs its own time, not the desk's wall clock."""
 
 from __future__ import annotations
 
 import html
 import logging
-from datetime import datetime
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from ui import theme
+from ui import fmt, theme
+from workstation.model import NS_PER_SECOND
 
 MAX_LINES = 5_000
+ENGINE_NS = "engine_ns"  # the LogRecord attribute with the engine clock's time
+ZONE_NOTE = "Times: exchange (ET)"
 _LEVELS = {"Debug": logging.DEBUG, "Info": logging.INFO, "Warning": logging.WARNING,
            "Error": logging.ERROR}
 _COLORS = {logging.DEBUG: theme.MUTED, logging.INFO: theme.NEUTRAL, logging.WARNING: theme.WARN,
            logging.ERROR: theme.DOWN, logging.CRITICAL: theme.DOWN}
 
 
+def stamp_engine_time(now_ns: Callable[[], int]) -> Callable[[logging.LogRecord], bool]:
+    """A logging filter that notes the engine clock's time on each record it passes."""
+    def stamp(record: logging.LogRecord) -> bool:
+        if not hasattr(record, ENGINE_NS):
+            setattr(record, ENGINE_NS, now_ns())
+        return True
+    return stamp
+
+
 class LogPanel(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, now_ns: Callable[[], int] | None = None,
+                 parent: QWidget | None = None) -> None:
+        """``now_ns``: the engine clock, for records that reach the panel unstamped."""
         super().__init__(parent)
+        self._now_ns = now_ns
         self.text = QPlainTextEdit(self)
         self.text.setObjectName("logText")
         self.text.setReadOnly(True)
@@ -33,6 +52,12 @@ class LogPanel(QWidget):
         top.addWidget(QLabel("Show", self))
         top.addWidget(self.level)
         top.addStretch(1)
+        zone = QLabel(ZONE_NOTE, self)
+        zone.setObjectName("logZone")
+        zone.setToolTip("Log times are exchange time (New York), the clock of the tables and "
+                        "the status bar's Exchange clock")
+        zone.setStyleSheet(f"color: {theme.MUTED.name()}")
+        top.addWidget(zone)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -45,10 +70,13 @@ class LogPanel(QWidget):
         if lines:
             self.text.appendHtml("<br>".join(lines))
 
-    @staticmethod
-    def _format(record: logging.LogRecord) -> str:
+    def _format(self, record: logging.LogRecord) -> str:
         color = _COLORS.get(record.levelno, theme.NEUTRAL).name()
-        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        ts = getattr(record, ENGINE_NS, None)
+        if not isinstance(ts, int):
+            ts = self._now_ns() if self._now_ns is not None else \
+                int(record.created * NS_PER_SECOND)
+        when = fmt.local_time(ts)
         source = record.name.removeprefix("workstation.")
         message = html.escape(record.getMessage())
         return (f'<span style="color:{theme.MUTED.name()}">{when}</span> '

@@ -24,16 +24,17 @@ MARKER_FILE = "plugin-freeze.json"
 _FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<name>\S+)')
 
 
-def record(database: Path, instance_id: str, reason: str) -> None:
-    """Mark the instance disabled in the store (a short connection of its own), or in the
-    marker file when the store cannot be written."""
+def record(database: Path, account: str, instance_id: str, reason: str) -> None:
+    """Mark the account's instance disabled in the store (a short connection of its own),
+    or in the marker file when the store cannot be written."""
     try:
         conn = sqlite3.connect(database, timeout=2.0)
         try:
             with conn:
                 done = conn.execute(
                     "UPDATE strategy_instances SET status = 'error', reason = ? "
-                    "WHERE instance_id = ?", (reason, instance_id)).rowcount
+                    "WHERE account = ? AND instance_id = ?",
+                    (reason, account, instance_id)).rowcount
         finally:
             conn.close()
         if done:
@@ -43,18 +44,23 @@ def record(database: Path, instance_id: str, reason: str) -> None:
                      MARKER_FILE)
     marker = database.parent / MARKER_FILE
     found = _read_marker(marker)
-    found[instance_id] = reason
+    found.setdefault(account, {})[instance_id] = reason
     marker.write_text(json.dumps(found), encoding="utf-8")
 
 
-def take(database: Path) -> dict[str, str]:
-    """The instances a previous run's freeze disabled (id -> reason) that the store may not
-    know about yet; the marker and trace files are removed once read."""
+def take(database: Path, account: str) -> dict[str, str]:
+    """The account's instances a previous run's freeze disabled (id -> reason) that the
+    store may not know about yet. The marker's entries for the account are removed once
+    read; a trace (which cannot name the account) goes to the account that starts next."""
     found: dict[str, str] = {}
     marker = database.parent / MARKER_FILE
     if marker.exists():
-        found.update(_read_marker(marker))
-        marker.unlink(missing_ok=True)
+        entries = _read_marker(marker)
+        found.update(entries.pop(account, {}))
+        if entries:
+            marker.write_text(json.dumps(entries), encoding="utf-8")
+        else:
+            marker.unlink(missing_ok=True)
     trace = database.parent / TRACE_FILE
     if trace.exists():
         try:
@@ -89,9 +95,13 @@ def read_trace(text: str) -> dict[str, str]:
     return found
 
 
-def _read_marker(marker: Path) -> dict[str, str]:
+def _read_marker(marker: Path) -> dict[str, dict[str, str]]:
+    """account -> instance -> reason."""
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(account): {str(k): str(v) for k, v in entries.items()}
+            for account, entries in data.items() if isinstance(entries, dict)}

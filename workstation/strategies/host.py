@@ -107,7 +107,8 @@ class StrategyHost:
         if store is not None:
             database = store.path
             services.watchdog.database = database
-            services.watchdog.record_freeze = lambda iid, why: freeze.record(database, iid, why)
+            services.watchdog.record_freeze = lambda iid, why: freeze.record(
+                database, self.account, iid, why)
 
     # -- start and stop --------------------------------------------------------------------
     def load_plugins(self) -> None:
@@ -124,7 +125,7 @@ class StrategyHost:
         hold, from the account's stored fills), watch the plugin folders."""
         self._restored = holdings_by_source(fills)
         if self._store is not None:
-            self._frozen = freeze.take(self._store.path)
+            self._frozen = freeze.take(self._store.path, self.account)
         self.load_plugins()
         if self._writer is not None:
             stored, problems = await self._writer.call(lambda: self._read(repo.load_instances))
