@@ -45,6 +45,7 @@ from ui.panels.tables import price_sample
 from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
 from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
+from ui.ticket import Distance, TicketForm, build_intent, price_ticket
 from workstation.brokers.base import BrokerError
 from workstation.config import SETTINGS_FILE
 from workstation.engine import Engine
@@ -52,7 +53,7 @@ from workstation.feeds.base import FeedState
 from workstation.feeds.replay import SPEEDS, ReplayFeed
 from workstation.metrics import RateMeter
 from workstation.model import Bar, ns_to_datetime
-from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
+from workstation.orders import OrderSide, OrderStatus, OrderType, OrderUpdate
 from workstation.risk.events import KillSwitchChanged
 from workstation.signals.lifecycle import SignalRecord
 from workstation.store.accounts import list_accounts
@@ -451,12 +452,19 @@ class MainWindow(QMainWindow):
         return ticket
 
     def market_order(self, side: OrderSide) -> OrderUpdate:
-        """One lot of the chart's symbol at market."""
+        """One lot of the chart's symbol at market, with the default bracket of the settings
+        (``[trading]``), its stop and target priced from the actual fill."""
         symbol = self.chart.symbol
-        inst = self.engine.instruments[symbol]
-        intent = OrderIntent(self.next_client_id(), symbol, side, inst.lot_size,
-                             OrderType.MARKET)
-        update = self.engine.router.submit(intent)
+        engine = self.engine
+        inst = engine.instruments[symbol]
+        default = engine.settings.trading
+        form = TicketForm(symbol, side, inst.lot_size, OrderType.MARKET,
+                          bracket=bool(default.default_stop_ticks),
+                          stop_distance=default.default_stop_ticks, stop_unit=Distance.TICKS,
+                          target_distance=default.default_target_r, target_unit=Distance.R)
+        # without a quote nothing can be priced, and the gate refuses the order for that
+        priced = price_ticket(form, engine.market.get(symbol), inst)
+        update = engine.router.submit(build_intent(priced, self.next_client_id()))
         if update.status is OrderStatus.REJECTED:
             self.notify(f"{side.value.capitalize()} {symbol} rejected: {update.reason}", True)
         else:

@@ -151,6 +151,14 @@ class PaperSettings(Strict):
         return self.per_instrument.get(symbol, self.fills)
 
 
+class TradingSettings(Strict):
+    """The bracket that Buy/Sell market (hotkeys) attach, priced from the fill: a stop
+    ``default_stop_ticks`` from the fill and a target at ``default_target_r`` R (0: none)."""
+
+    default_stop_ticks: Annotated[int, Field(ge=0, le=100_000)] = 20
+    default_target_r: Annotated[float, Field(ge=0, le=100)] = 2.0
+
+
 class StoreSettings(Strict):
     flush_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
     flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
@@ -188,6 +196,7 @@ class Settings(Strict):
     feed: FeedSettings = FeedSettings()
     store: StoreSettings = StoreSettings()
     paper: PaperSettings = PaperSettings()
+    trading: TradingSettings = TradingSettings()
     risk: RiskSettings = RiskSettings()
     strategies: StrategiesSettings = StrategiesSettings()
     signals: SignalSettings = SignalSettings()

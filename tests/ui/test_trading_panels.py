@@ -310,8 +310,9 @@ def test_close_trade_flattens_the_selected_trade(workstation, qtbot):
     window.actions["buy_market"].trigger()  # one lot of the chart's NQ at the ask
     trades = window.trades
     qtbot.waitUntil(lambda: trades.active_model.rowCount() == 1)
-    assert active_cell(window, "Stop") == "—" and active_cell(window, "Ticks to stop") == "no stop"
-    assert active_cell(window, "R now") == "—"  # no stop, no R
+    # the default bracket ([trading]): 20 ticks (5.00) under the fill at 21,000.25, 2R over
+    assert (active_cell(window, "Stop"), active_cell(window, "Target")) == ("20,995.25",
+                                                                           "21,010.25")
     trades.active_table.selectRow(0)
     button = trades.findChild(QToolButton, "button_close_trade")
     assert button is not None and button.defaultAction() is window.actions["close_trade"]
@@ -319,8 +320,9 @@ def test_close_trade_flattens_the_selected_trade(workstation, qtbot):
     qtbot.waitUntil(lambda: trades.recent_model.rowCount() == 1)
     assert trades.active_model.rowCount() == 0
     # sold at the bid: -0.25 x $20 = -5.00, less 5.00 commission
-    assert row_texts(trades.recent_model)[4:] == ["21,000.25", "21,000.00", "—", "—", "—",
-                                                  "-10.00", "manual", "manual"]
+    # -0.25 points of a 5.00-point risk: R -0.05, MAE -0.05R, no favourable excursion
+    assert row_texts(trades.recent_model)[4:] == ["21,000.25", "21,000.00", "-0.05", "+0.00",
+                                                  "-0.05", "-10.00", "manual", "manual"]
     assert window.engine.portfolio.position("NQ") == 0
     assert "Flatten NQ" in window.notice.text()
 
