@@ -472,13 +472,20 @@ class MainWindow(QMainWindow):
         return update
 
     def close_trade(self) -> None:
-        symbol = self.trades.selected_trade_symbol()
-        if symbol is None and self.engine.trades.trade_for(self.chart.symbol) is not None:
-            symbol = self.chart.symbol
-        if symbol is None:
+        """Close the selected trade (else the latest on the chart's symbol) and only it:
+        other trades on the same symbol keep their size and their legs."""
+        trade_id = self.trades.selected_trade_id()
+        if trade_id is None:
+            latest = self.engine.trades.trade_for(self.chart.symbol)
+            trade_id = latest.trade_id if latest is not None else None
+        if trade_id is None:
             self.notify("No trade to close: select one in Trades", True)
             return
-        self._flatten(symbol)
+        update = self.engine.trades.close_trade(trade_id, self.next_client_id())
+        if update.status is OrderStatus.REJECTED:
+            self.notify(f"Close trade {trade_id}: {update.reason}", True)
+        else:
+            self.notify(f"Close trade {trade_id}: {update.intent.describe()} sent")
 
     def flatten_all(self) -> None:
         self._flatten(None)

@@ -324,7 +324,7 @@ def test_close_trade_flattens_the_selected_trade(workstation, qtbot):
     assert row_texts(trades.recent_model)[4:] == ["21,000.25", "21,000.00", "-0.05", "+0.00",
                                                   "-0.05", "-10.00", "manual", "manual"]
     assert window.engine.portfolio.position("NQ") == 0
-    assert "Flatten NQ" in window.notice.text()
+    assert "Close trade T1: sell 1 NQ market ioc sent" in window.notice.text()
 
 
 def test_flatten_all_cancels_working_orders_and_closes_positions(workstation, qtbot):
@@ -524,3 +524,23 @@ def test_reset_paper_account_clears_trades_orders_and_restores_the_cash(workstat
     assert window.engine.portfolio.position("NQ") == 0
     assert window.engine.portfolio.cash == 100_000.0
     assert "Paper account reset to 100,000.00" in window.notice.text()
+
+
+def test_close_trade_closes_only_the_selected_trade_of_two_on_one_symbol(workstation, qtbot):
+    window = workstation()
+    open_market(window)
+    long_bracket(window)  # T1, with its stop and target
+    window.engine.clock.advance_to(at(15, 0, 5))  # past the duplicate-order guard
+    long_bracket(window)  # T2, with its own
+    trades = window.trades
+    qtbot.waitUntil(lambda: trades.active_model.rowCount() == 2)
+    row = next(r for r in range(2) if trades.active_model.trade_at(r).trade_id == "T2")
+    trades.active_table.selectRow(row)
+
+    window.actions["close_trade"].trigger()
+
+    qtbot.waitUntil(lambda: trades.recent_model.rowCount() == 1)
+    assert [t.trade_id for t in window.engine.trades.active()] == ["T1"]
+    assert window.engine.portfolio.position("NQ") == 1
+    legs = sorted(o.client_order_id.rsplit("-", 1)[-1] for o in window.engine.broker.open_orders())
+    assert legs == ["SL", "TP"]  # T1 keeps its stop and target
