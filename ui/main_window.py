@@ -273,11 +273,11 @@ class MainWindow(QMainWindow):
             self.resizeDocks([docks["chart"], docks["trades"]], [chart, height - chart - 60],
                              Qt.Orientation.Vertical)
         else:
-            chart = 380  # room for the Risk dock's switch, figures and a few rules
+            chart = 400  # room for the Risk dock's switch, figures and a few rules
             self.resizeDocks([docks["chart"], docks["signals"], docks["trades"]],
-                             [chart, 185, 220], Qt.Orientation.Vertical)
+                             [chart, 170, 215], Qt.Orientation.Vertical)
         self.resizeDocks([docks["watchlist"], docks["account"]],
-                         [155, chart - 155], Qt.Orientation.Vertical)
+                         [170, chart - 170], Qt.Orientation.Vertical)
 
     def _available(self) -> QRect:
         """The usable area (without panels and docks of the desktop) of this window's screen."""
