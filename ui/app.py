@@ -17,7 +17,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from ui.bridge import EngineBridge, LogBuffer
-from ui.main_window import MainWindow
+from ui.main_window import DEFAULT_SIZE, MainWindow
 from ui.panels.log import stamp_engine_time
 from ui.theme import apply_theme
 from workstation.accounts import DEFAULT_ACCOUNT, check_account_name
@@ -92,7 +92,9 @@ async def _main(home: Path, make_engine: Callable[[str], Engine], log_buffer: Lo
         if remember:
             remember_account(home, account)
         bridge = EngineBridge(engine, log_buffer)
-        window = MainWindow(engine, bridge, home)
+        # a screenshot shows the default layout at its default size, whatever the screen
+        window = MainWindow(engine, bridge, home,
+                            DEFAULT_SIZE if smoke or screenshot is not None else None)
         closed = asyncio.Event()
         window.closed.connect(closed.set)
         await engine.start()

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QRect, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -131,15 +131,20 @@ def fit_on(frame: QRect, available: QRect, size: QSize) -> QRect:
     placed = QRect(frame.topLeft(), size + FRAME)
     if not available.contains(placed):
         placed.moveCenter(available.center())
-        placed.moveTopLeft(placed.topLeft().expandedTo(available.topLeft()))
+        placed.moveTopLeft(QPoint(max(placed.left(), available.left()),
+                                  max(placed.top(), available.top())))
     return QRect(placed.topLeft(), size)
 
 
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, engine: Engine, bridge: EngineBridge, home: Path) -> None:
+    def __init__(self, engine: Engine, bridge: EngineBridge, home: Path,
+                 size: QSize | None = None) -> None:
+        """``size``: this size whatever the screen (screenshot runs); else it fits the
+        screen."""
         super().__init__()
+        self._fixed_size = size
         self.setObjectName("mainWindow")
         source = "replay" if isinstance(engine.feed, ReplayFeed) else "simulated market"
         self.setWindowTitle(f"Bracket — {source} · paper account {engine.account}")
@@ -188,7 +193,7 @@ class MainWindow(QMainWindow):
             "signals": self._dock("dock.signals", "Signals", self.signals_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
         }
-        self.resize(first_size(self._available()))
+        self.resize(size or first_size(self._available()))
         self._default_layout()
         self.actions = ActionRegistry(self)
         self._register_actions()
@@ -277,11 +282,11 @@ class MainWindow(QMainWindow):
             self.resizeDocks([docks["chart"], docks["trades"]], [chart, height - chart - 60],
                              Qt.Orientation.Vertical)
         else:
-            chart = 380  # room for the Risk dock's switch, figures and a few rules
+            chart = 400  # room for the Risk dock's switch, figures and a few rules
             self.resizeDocks([docks["chart"], docks["signals"], docks["trades"]],
-                             [chart, 185, 220], Qt.Orientation.Vertical)
+                             [chart, 170, 215], Qt.Orientation.Vertical)
         self.resizeDocks([docks["watchlist"], docks["account"]],
-                         [155, chart - 155], Qt.Orientation.Vertical)
+                         [170, chart - 170], Qt.Orientation.Vertical)
 
     def _available(self) -> QRect:
         """The usable area (without panels and docks of the desktop) of this window's screen."""
@@ -293,15 +298,24 @@ class MainWindow(QMainWindow):
         state = self._settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if not isinstance(geometry, QByteArray) or not self.isMaximized():
+        if self._fixed_size is not None:
+            self.resize(self._fixed_size)
+        elif not isinstance(geometry, QByteArray) or not self.isMaximized():
             # a first start, or a layout saved on a larger screen: fit this one
             available = self._available()
             placed = fit_on(self.frameGeometry(), available, self.geometry().size())
             self.resize(placed.size())
             self.move(placed.topLeft())
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
-        else:  # sizes set before the first show are only proportions: set them once shown
+        restored = isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
+        room = self._available().size() - FRAME
+        if restored and self._fixed_size is None and \
+                room.expandedTo(self.minimumSizeHint()) != room:
+            # panels arranged on a larger screen need more than this one has: start over
+            # with the layout made for this screen
+            log.info("the saved panel layout does not fit this screen: default layout used")
+            self.restoreState(self._default_state, LAYOUT_VERSION)
+            restored = False
+        if not restored:  # sizes set before the first show are only proportions: again
             QTimer.singleShot(0, self._default_sizes)
 
     def save_layout(self) -> None:

@@ -117,6 +117,18 @@ def diagnose(plugin_dir: Path | None = None) -> str | None:
     return "\n".join(lines)
 
 
+def no_display(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The message for an xcb start without any display to connect to (Qt would abort)."""
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("bracket: no display to open the window on (DISPLAY is not set). Run it in a "
+            "desktop session, or without a window: bracket run --headless (or "
+            "QT_QPA_PLATFORM=offscreen for a screenshot run).")
+
+
 def check_before_qt() -> str | None:
-    """The diagnosis when this start will use xcb; None when all is well or not xcb."""
-    return diagnose() if uses_xcb() else None
+    """What stops the window from opening, said before Qt aborts: missing xcb libraries
+    first (they are what to install), then a missing display; None when all is well."""
+    if not uses_xcb():
+        return None
+    return diagnose() or no_display()

@@ -26,9 +26,10 @@ from tests.ui.test_trading_panels import (
 )
 from ui import theme
 from ui.models.risk_model import LEVEL_ROLE, USED
+from ui.panels.risk import locked_note
 from workstation.config import Settings
 from workstation.model import Quote, Tick
-from workstation.risk.rules import Level
+from workstation.risk.rules import Level, RuleStatus
 from workstation.risk.settings import PortfolioLimits, PropFirm, RiskSettings
 
 DAILY_LOSS = Settings(risk=RiskSettings(portfolio=PortfolioLimits(daily_loss=1000.0)))
@@ -393,3 +394,15 @@ def test_a_locked_soft_limit_beside_the_switch_says_entries_are_blocked_and_posi
         "running: this limit does not close them (only a hard limit fires the kill switch). "
         "Close them, or turn the kill switch on.")
     assert window.engine.portfolio.position("NQ") == 1
+
+
+def test_a_breached_hard_limit_with_the_switch_still_off_says_it_turns_on_at_the_next_price():
+    # restored positions are judged at the next price (their marks are stale until then)
+    status = RuleStatus("prop_daily_loss", "Topstep-style daily loss", 1_200.0, 1_000.0, "$",
+                        hard=True, loss=True)
+
+    short, full = locked_note(status, holding=True)
+
+    assert short == ("Topstep-style daily loss locked (120%): new entries blocked; the kill "
+                     "switch turns on at the next price")
+    assert full.endswith("It is a hard limit: the kill switch turns on at the next price.")

@@ -45,17 +45,20 @@ print(json.dumps({
     "signals_tab": window.tabifiedDockWidgets(window.docks["trades"]) == [
         window.docks["strategies"], window.docks["signals"]],
 }))
+window.save_layout()  # as closing does: the next start restores it
 """
 
 
 def open_window_on_screen(tmp_path: Path, width: int, height: int) -> dict:
+    """Open the main window in a fresh process on a ``width`` x ``height`` screen, with the
+    Bracket home in tmp_path (a layout saved by an earlier call is restored)."""
     screen = tmp_path / "screen.json"
     screen.write_text(json.dumps({"screens": [{
         "name": "laptop", "x": 0, "y": 0, "width": width, "height": height,
         "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}), encoding="utf-8")
     env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={screen}")
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     result = subprocess.run([sys.executable, "-c", PROBE, str(home)], env=env,
                             capture_output=True, text=True, timeout=120, check=False,
                             cwd=Path(__file__).parents[2])
@@ -71,6 +74,17 @@ def test_the_first_window_fits_a_1366x768_screen_with_its_status_badges_visible(
     assert x >= 0 and y >= 0 and x + width <= 1366 and y + height <= 768
     assert shown["badges"] == [True, True, True]  # PAPER, RISK and the clock
     assert shown["signals_tab"]  # a short screen: Signals is a tab beside Trades
+
+
+def test_a_layout_saved_on_a_large_screen_is_fitted_to_a_small_one(tmp_path):
+    big = open_window_on_screen(tmp_path, 2560, 1440)  # saves its layout
+    assert not big["signals_tab"] and (tmp_path / "home" / "ui.ini").exists()
+
+    shown = open_window_on_screen(tmp_path, 1366, 768)
+
+    x, y, width, height = shown["frame"]
+    assert x >= 0 and y >= 0 and x + width <= 1366 and y + height <= 768
+    assert shown["badges"] == [True, True, True]
 
 
 def test_a_large_screen_gets_the_default_1440x860_window(tmp_path):

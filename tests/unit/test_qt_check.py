@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation.qt_check import debian_package, diagnose, uses_xcb
+from workstation.qt_check import debian_package, diagnose, no_display, uses_xcb
 
 FAKE_SONAME = "libbracket-test-xcb.so.3"  # no machine has it: it never resolves
 needs_toolchain = pytest.mark.skipif(
@@ -55,6 +55,14 @@ def test_the_check_runs_only_when_qt_will_load_xcb() -> None:
     assert not uses_xcb({"QT_QPA_PLATFORM": "offscreen:size=1366x768"}, "linux")
     assert not uses_xcb({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"}, "linux")
     assert not uses_xcb({}, "darwin")
+
+
+def test_a_start_without_a_display_says_so_and_how_to_run_without_one():
+    assert no_display({"DISPLAY": ":0"}) is None
+    assert no_display({"WAYLAND_DISPLAY": "wayland-0"}) is None
+    message = no_display({})
+    assert message is not None and message.startswith("bracket: no display")
+    assert "bracket run --headless" in message
 
 
 @needs_toolchain
