@@ -27,13 +27,17 @@ from tests.ui.test_trading_panels import (
 from ui import theme
 from ui.models.risk_model import LEVEL_ROLE, USED
 from ui.panels.risk import locked_note
-from workstation.config import Settings
+from workstation.config import Settings, TradingSettings
 from workstation.model import Quote, Tick
 from workstation.risk.rules import Level, RuleStatus
 from workstation.risk.settings import PortfolioLimits, PropFirm, RiskSettings
 
-DAILY_LOSS = Settings(risk=RiskSettings(portfolio=PortfolioLimits(daily_loss=1000.0)))
-TOPSTEP = Settings(risk=RiskSettings(prop=PropFirm(style="topstep", account_size=50_000)))
+# hotkey entries without the default bracket: the loss has to run past where a stop would be
+NAKED = TradingSettings(default_stop_ticks=0)
+DAILY_LOSS = Settings(risk=RiskSettings(portfolio=PortfolioLimits(daily_loss=1000.0)),
+                      trading=NAKED)
+TOPSTEP = Settings(risk=RiskSettings(prop=PropFirm(style="topstep", account_size=50_000)),
+                   trading=NAKED)
 
 
 def rule_row(window, rule: str = "daily_loss") -> list[str] | None:
@@ -334,7 +338,8 @@ def test_the_risk_dock_is_in_the_view_menu_tabbed_with_account_and_restored_by_r
 
 
 def test_a_hard_limit_breach_turns_the_kill_switch_on_and_says_so(workstation, qtbot):
-    settings = Settings(risk=RiskSettings(portfolio=PortfolioLimits(max_drawdown=400.0)))
+    settings = Settings(risk=RiskSettings(portfolio=PortfolioLimits(max_drawdown=400.0)),
+                        trading=NAKED)
     window = workstation(settings=settings)
     buy_one_at_market(window)
     # 25 points under the entry: 25 x 20 + 2.50 = 502.50 below the 100,000.00 high
