@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.stored import rows
 from tests.unit.strategy_desk import eventually
 from workstation import engine as engine_module
 from workstation.config import DATABASE_FILE, Settings
@@ -48,14 +49,6 @@ def quote(engine: Engine, seconds: float, bid: float, ask: float) -> None:
     ts = T0 + int(seconds * S)
     engine.clock.advance_to(ts)
     engine.bus.publish(Quote("NQ", ts, bid, ask, 10, 10))
-
-
-def rows(home: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(home / DATABASE_FILE)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 class Lock:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 import pytest
 
 from tests.unit.risk_desk import MINUTE, S, utc
-from workstation.config import DATABASE_FILE, FillModel, PaperSettings, Settings
+from tests.unit.stored import rows
+from workstation.config import FillModel, PaperSettings, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed
 from workstation.model import Quote, Tick
@@ -141,14 +141,6 @@ def no_handler_fails(caplog):
     failed = [r.getMessage() for when in ("setup", "call") for r in caplog.get_records(when)
               if r.name == "workstation.bus"]
     assert failed == []
-
-
-def rows(home: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(home / DATABASE_FILE)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 KILLED = (True, "done for the day", WEDNESDAY + 2 * MINUTE, False)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 from dataclasses import asdict
 from datetime import date, datetime, time
 from pathlib import Path
@@ -15,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from workstation.config import DATABASE_FILE, ConfigError, Settings
+from tests.unit.stored import rows
+from workstation.config import ConfigError, Settings
 from workstation.engine import Engine, RunOptions, sim_feed_builder
 from workstation.model import NS_PER_SECOND, datetime_to_ns
 from workstation.orders import OrderIntent, OrderSide
@@ -40,14 +40,6 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         "positions": {s: (p.qty, p.avg_price, p.last_price) for s, p in book.positions.items()},
         "risk": asdict(engine.risk.snapshot()),
     }
-
-
-def rows(home: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(home / DATABASE_FILE)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 async def first_run(home: Path) -> dict[str, Any]:

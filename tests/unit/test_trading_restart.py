@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit.stored import rows
 from workstation.config import DATABASE_FILE, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed
@@ -170,14 +170,6 @@ def sessions(tmp_path_factory) -> tuple[Path, Session, Session]:
     first = asyncio.run(first_session(home))
     second = asyncio.run(second_session(home))
     return home, first, second
-
-
-def rows(home: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(home / DATABASE_FILE)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 # -- the first session ------------------------------------------------------------------------

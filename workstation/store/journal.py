@@ -666,41 +666,34 @@ def _risk_history(conn: Connection, account: str) -> list[object]:
             if kind in _RISK_EVENTS]
 
 
+_INSERTS = {
+    "orders": "INSERT OR REPLACE INTO orders (account, order_id, client_order_id, symbol, "
+              "status, updated_ts, epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "events": "INSERT INTO order_events (account, order_id, status, filled_qty, reason, ts) "
+              "VALUES (?, ?, ?, ?, ?, ?)",
+    "fills": "INSERT INTO fills (account, fill_id, order_id, client_order_id, symbol, side, "
+             "qty, price, commission, ts, source, epoch) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "trades": "INSERT OR REPLACE INTO trades (account, trade_id, symbol, status, updated_ts, "
+              "epoch, data, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "risk": "INSERT INTO risk_events (account, ts, kind, rule, data) VALUES (?, ?, ?, ?, ?)",
+    "signals": "INSERT OR REPLACE INTO signals (account, signal_id, symbol, state, updated_ts, "
+               "data) VALUES (?, ?, ?, ?, ?, ?)",
+    "signal_events": "INSERT INTO signal_events (account, signal_id, state, ts, reason) "
+                     "VALUES (?, ?, ?, ?, ?)",
+    "alerts": "INSERT INTO refused_alerts (account, ts, remote, status, message, body) "
+              "VALUES (?, ?, ?, ?, ?, ?)",
+    "risk_state": "INSERT OR REPLACE INTO risk_state (account, data) VALUES (?, ?)",
+}
+
+
 def write_rows(conn: Connection, rows: Rows) -> None:
     """Insert one batch. Fills are plain inserts: a fill id stored twice is an error (it
-    would mean an id was reused), never a silent skip."""
-    if rows.get("orders"):
-        conn.exec_driver_sql(
-            "INSERT OR REPLACE INTO orders (account, order_id, client_order_id, symbol, status, "
-            "updated_ts, epoch, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows["orders"])
-    if rows.get("events"):
-        conn.exec_driver_sql(
-            "INSERT INTO order_events (account, order_id, status, filled_qty, reason, ts) "
-            "VALUES (?, ?, ?, ?, ?, ?)", rows["events"])
-    if rows.get("fills"):
-        conn.exec_driver_sql(
-            "INSERT INTO fills (account, fill_id, order_id, client_order_id, symbol, side, qty, "
-            "price, commission, ts, source, epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows["fills"])
-    if rows.get("trades"):
-        conn.exec_driver_sql(
-            "INSERT OR REPLACE INTO trades (account, trade_id, symbol, status, updated_ts, epoch, "
-            "data, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows["trades"])
-    if rows.get("risk"):
-        conn.exec_driver_sql("INSERT INTO risk_events (account, ts, kind, rule, data) "
-                             "VALUES (?, ?, ?, ?, ?)", rows["risk"])
-    if rows.get("signals"):
-        conn.exec_driver_sql("INSERT OR REPLACE INTO signals (account, signal_id, symbol, state, "
-                             "updated_ts, data) VALUES (?, ?, ?, ?, ?, ?)", rows["signals"])
-    if rows.get("signal_events"):
-        conn.exec_driver_sql("INSERT INTO signal_events (account, signal_id, state, ts, reason) "
-                             "VALUES (?, ?, ?, ?, ?)", rows["signal_events"])
-    if rows.get("alerts"):
-        conn.exec_driver_sql("INSERT INTO refused_alerts (account, ts, remote, status, message, "
-                             "body) VALUES (?, ?, ?, ?, ?, ?)", rows["alerts"])
-    if rows.get("risk_state"):
-        conn.exec_driver_sql("INSERT OR REPLACE INTO risk_state (account, data) VALUES (?, ?)",
-                             rows["risk_state"][-1:])
+    would mean an id was reused), never a silent skip. Only the last risk state counts."""
+    for table, sql in _INSERTS.items():
+        batch = rows.get(table)
+        if batch:
+            conn.exec_driver_sql(sql, batch[-1:] if table == "risk_state" else batch)
 
 
 def order_to_dict(order: Order) -> dict[str, Any]:
