@@ -544,3 +544,22 @@ def test_close_trade_closes_only_the_selected_trade_of_two_on_one_symbol(worksta
     assert window.engine.portfolio.position("NQ") == 1
     legs = sorted(o.client_order_id.rsplit("-", 1)[-1] for o in window.engine.broker.open_orders())
     assert legs == ["SL", "TP"]  # T1 keeps its stop and target
+
+
+def test_after_a_restart_the_days_done_orders_and_finished_trades_are_shown_again(
+        workstation, qtbot, run, tmp_path):
+    first = workstation()
+    open_market(first)
+    long_bracket(first)  # P1 filled; legs P2 (stop) and P3 (target) working
+    first.actions["flatten_all"].trigger()  # legs canceled, P4 sells: T1 closed
+    qtbot.waitUntil(lambda: first.trades.recent_model.rowCount() == 1)
+    first.close()
+    run(first.engine.stop())
+
+    second = workstation(tmp_path)
+
+    qtbot.waitUntil(lambda: second.trades.recent_model.rowCount() == 1)
+    assert row_texts(second.trades.recent_model)[1:6] == ["NQ", "Long", "1", "21,000.25",
+                                                          "21,000.00"]
+    done = second.orders.history_model
+    qtbot.waitUntil(lambda: done.rowCount() == 4)
