@@ -136,6 +136,42 @@ def test_a_plugin_exiting_in_on_fill_of_a_bracket_entry_leaves_its_stop_and_targ
     assert desk.engine.portfolio.position("NQ") == 1.0
 
 
+def test_a_fill_after_order_latency_reaches_the_plugin_after_its_legs_are_placed(tmp_path):
+    """With latency the entry fills from a clock timer, outside any publish: the plugin
+    must still see its stop and target working when it hears of the fill."""
+    write_plugin(tmp_path / "plugins", "watcher.py", """
+        from workstation.strategy import Strategy
+
+        class Watcher(Strategy):
+            name = "Watcher"
+
+            def on_bar(self, bar):
+                if not self.state.get("sent"):
+                    self.state["sent"] = True
+                    self.buy(bar.symbol, 1, stop_loss=bar.close - 10, take_profit=bar.close + 20)
+
+            def on_fill(self, fill):
+                self.state["working_at_fill"] = sorted(
+                    o.intent.client_order_id for o in self.working_orders())
+    """)
+    settings = desk_settings()
+    settings = settings.model_copy(update={"paper": settings.paper.model_copy(update={
+        "fills": settings.paper.fills.model_copy(update={"latency_ms": 500.0})})})
+
+    async def scenario():
+        desk = await StrategyDesk(tmp_path / "home", tmp_path / "plugins", settings=settings,
+                                  instances=[instance("w", "Watcher")]).start()
+        desk.trade(21_000.0)
+        desk.bar(0, 21_000, 21_001, 20_999, 21_000)  # the entry is sent, active in 0.5 s
+        desk.trade(21_001.0)  # a second later: the timer activates and fills it
+        await desk.stop()
+        return desk
+
+    desk = run(scenario())
+    assert desk.engine.portfolio.position("NQ") == 1.0
+    assert desk.ctx("w").state["working_at_fill"] == ["w-1-SL", "w-1-TP"]
+
+
 # -- exits and forbidden calls at import -------------------------------------------------------
 def test_a_file_exiting_at_import_is_listed_and_the_others_load(tmp_path):
     plugins = tmp_path / "plugins"

@@ -411,16 +411,19 @@ class PaperBroker:
         else:
             touch.bid_size = max(0.0, touch.bid_size - qty)
         self.portfolio.apply_fill(fill)
-        self._bus.publish(fill)
-        if not order.status.working:  # a handler of this fill canceled the rest (kill switch)
+        # plugins hear of the fill only once its order is settled and its legs are placed,
+        # whoever called (a tick, a click, or a latency timer outside any publish)
+        with self._bus.deferring():
+            self._bus.publish(fill)
+            if not order.status.working:  # a handler of this fill canceled the rest (kill)
+                self._after_fill(order, previous_avg)
+                return
+            if order.remaining <= _EPS:
+                self._close(order, OrderStatus.FILLED, "filled")
+            else:
+                order.transition(OrderStatus.PARTIALLY_FILLED, now, "partially filled")
+                self._bus.publish(order.snapshot())
             self._after_fill(order, previous_avg)
-            return
-        if order.remaining <= _EPS:
-            self._close(order, OrderStatus.FILLED, "filled")
-        else:
-            order.transition(OrderStatus.PARTIALLY_FILLED, now, "partially filled")
-            self._bus.publish(order.snapshot())
-        self._after_fill(order, previous_avg)
 
     def _close(self, order: Order, status: OrderStatus, reason: str) -> None:
         order.transition(status, self._clock.now_ns(), reason)
