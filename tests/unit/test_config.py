@@ -400,3 +400,9 @@ def test_a_key_with_a_newline_is_refused_on_one_line(tmp_path):
 
     assert load_error(path) == (f"{path}: feed: key 'sp\\need' holds characters that cannot "
                                 "be shown")
+
+
+def test_the_alert_endpoint_settings_are_strict_too(tmp_path):
+    path = settings_file(tmp_path, '[signals.webhook]\nenabled = "yes"\n')
+
+    assert "signals.webhook.enabled" in load_error(path)

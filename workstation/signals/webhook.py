@@ -59,10 +59,11 @@ from typing import Annotated, Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from workstation import redaction
 from workstation.model import NS_PER_SECOND, Direction, Instrument, Signal
+from workstation.settings_types import Strict, Text
 from workstation.text import UnstorableText, check_storable, storable
 
 log = logging.getLogger(__name__)
@@ -102,19 +103,18 @@ _KNOWN_FIELDS = frozenset({"symbol", "price", "time", "source", "token",
 
 
 # -- settings --------------------------------------------------------------------------------
-class WebhookSettings(BaseModel):
-    """``[signals.webhook]``: the local alert endpoint; off unless enabled."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class WebhookSettings(Strict):
+    """``[signals.webhook]``: the local alert endpoint; off unless enabled. Strict like every
+    settings model (``enabled = "yes"`` is refused)."""
 
     enabled: bool = False
-    host: str = "127.0.0.1"
+    host: Text = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8787  # 0: any free port (tests)
-    token: str | None = None
-    path: str = "/alert"
+    token: Text | None = None
+    path: Text = "/alert"
     max_body_bytes: Annotated[int, Field(ge=1, le=10 * 1024 * 1024)] = 65536
     # Seconds a client may take to send the request head, and again the body.
-    client_timeout_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 10.0
+    client_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
 
     @field_validator("host")
     @classmethod
