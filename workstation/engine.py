@@ -349,9 +349,13 @@ class Engine:
 
     async def start(self) -> None:
         if self.writer is not None:
-            if not self.scratch:
-                self.bars.seed_history(await self.writer.call(self._load_history))
-            await self._restore_trading()
+            try:
+                if not self.scratch:
+                    self.bars.seed_history(await self.writer.call(self._load_history))
+                await self._restore_trading()
+            except BaseException:
+                await self._abandon()
+                raise
             await self._make_reserve()
             self.writer.start()
             self._reserve_task = asyncio.get_running_loop().create_task(self._watch_reserve())
@@ -434,6 +438,16 @@ class Engine:
     async def wait_feed(self) -> None:
         if self._feed_task is not None:
             await self._feed_task
+
+    async def _abandon(self) -> None:
+        """The account could not be restored: close without writing anything."""
+        self._stopped = True
+        if self.writer is not None:
+            await self.writer.close()
+        if self.store is not None:
+            self.store.close()
+        if self._account_lock is not None:
+            self._account_lock.release()
 
     async def stop(self) -> None:
         if self._stopped:

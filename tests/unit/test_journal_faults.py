@@ -21,12 +21,13 @@ import pytest
 from tests.unit.stored import rows
 from tests.unit.strategy_desk import eventually
 from workstation import engine as engine_module
+from workstation.accounts import AccountLock
 from workstation.config import DATABASE_FILE, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed
 from workstation.model import NS_PER_SECOND, Quote, datetime_to_ns
 from workstation.orders import OrderIntent, OrderSide, OrderStatus
-from workstation.store import database, reserve
+from workstation.store import StoreError, database, reserve
 from workstation.store.journal import recovery_path, unsaved_path
 
 T0 = datetime_to_ns(datetime(2026, 1, 13, 15, 0, tzinfo=UTC))  # CME Globex open
@@ -282,3 +283,33 @@ def test_a_full_disk_spends_the_space_reserve_on_the_waiting_fills_and_blocks_en
     assert seen["exit"] is OrderStatus.FILLED
     assert rows(small_disk, "SELECT fill_id, price FROM fills ORDER BY rowid") == [
         ("F1", 21_000.00), ("F2", 20_999.75)]
+
+
+def test_a_damaged_order_row_refuses_the_restore_naming_it_and_changes_nothing(tmp_path):
+    async def first_run() -> None:
+        engine = await started(tmp_path)
+        engine.router.submit(OrderIntent("buy-1", "NQ", BUY, 1))
+        await engine.stop()
+
+    asyncio.run(first_run())
+    conn = sqlite3.connect(tmp_path / DATABASE_FILE)
+    conn.execute("UPDATE orders SET data = '{\"intent\": {\"client_order_id\": ' "
+                 "WHERE order_id = 'P1'")
+    conn.commit()
+    conn.close()
+    before = (tmp_path / DATABASE_FILE).read_bytes()
+
+    async def second_run() -> None:
+        engine = engine_on(tmp_path)
+        try:
+            await engine.start()
+        finally:
+            await engine.stop()
+
+    with pytest.raises(StoreError, match=r"the stored order P1 of account Paper cannot be "
+                                         r"read .*nothing was changed"):
+        asyncio.run(second_run())
+    lock = AccountLock(tmp_path, "Paper")  # the failed start let go of the account
+    lock.acquire()
+    lock.release()
+    assert (tmp_path / DATABASE_FILE).read_bytes() == before

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -73,6 +73,7 @@ Listener = Callable[[list[object]], None]
 OrderSource = Callable[[str], Order | None]
 TradeSource = Callable[[str], ActiveTrade | None]
 Rows = dict[str, list[tuple[Any, ...]]]
+T = TypeVar("T")
 TABLES = ("orders", "events", "fills", "trades", "risk", "signals", "signal_events", "alerts",
           "risk_state")
 RECENT_ROWS = 500  # finished orders and trades shown again after a restart
@@ -183,6 +184,8 @@ class Journal:
         """Queue what happened this loop turn for commit; it is shown once stored.
         ``save_state``: write the risk state even with no event to carry it (a clean stop)."""
         self._scheduled = False
+        if self._loop is None:  # a stop before start() finished
+            self._loop = asyncio.get_running_loop()
         events, self._events = self._events, []
         if not events and not (save_state and self._risk_state is not None):
             return
@@ -569,7 +572,8 @@ def restore(store: Store, account: str = DEFAULT_ACCOUNT) -> Restored:
         found.signals, found.last_signal = _open_signals(conn, account)
         state = conn.execute(text("SELECT data FROM risk_state WHERE account = :a"),
                              params).scalar()
-        found.risk_state = json.loads(state) if state else None
+        found.risk_state = _read(store, account, "risk state", "", lambda: json.loads(state)
+                                 ) if state else None
         found.risk_history = _risk_history(conn, account)
         row = conn.execute(text("SELECT epoch, starting_cash FROM account_epochs "
                                 "WHERE account = :a ORDER BY epoch DESC LIMIT 1"), params).first()
@@ -580,11 +584,12 @@ def restore(store: Store, account: str = DEFAULT_ACCOUNT) -> Restored:
         for r in conn.execute(text("SELECT fill_id, order_id, client_order_id, symbol, side, qty, "
                                    "price, commission, ts, source FROM fills WHERE account = :a "
                                    "AND epoch = :e ORDER BY ts, rowid"), current):
-            found.fills.append(Fill(r[0], r[1], r[2], r[3], OrderSide(r[4]), r[5], r[6], r[7],
-                                    r[8], r[9]))
-        for status, epoch, data in conn.execute(text("SELECT status, epoch, data FROM orders "
-                                                     "WHERE account = :a"), params):
-            order = order_from_dict(json.loads(data))
+            found.fills.append(_read(store, account, "fill", str(r[0]), lambda r=r: Fill(
+                r[0], r[1], r[2], r[3], OrderSide(r[4]), r[5], r[6], r[7], r[8], r[9])))
+        for order_id, status, epoch, data in conn.execute(text(
+                "SELECT order_id, status, epoch, data FROM orders WHERE account = :a"), params):
+            order = _read(store, account, "order", order_id,
+                          lambda data=data: order_from_dict(json.loads(data)))
             (found.working if OrderStatus(status).working else found.done).append(order)
             if epoch == found.epoch and not OrderStatus(status).working:
                 found.recent_done.append(order)
@@ -592,33 +597,53 @@ def restore(store: Store, account: str = DEFAULT_ACCOUNT) -> Restored:
         found.done.sort(key=lambda o: _number(o.order_id))
         found.recent_done.sort(key=lambda o: _number(o.order_id))
         del found.recent_done[:-RECENT_ROWS]
-        for status, data, samples in conn.execute(
-                text("SELECT status, data, samples FROM trades WHERE account = :a AND epoch = :e "
-                     "AND status IN ('active', 'closed') ORDER BY updated_ts, rowid"), current):
+        for trade_id, status, data, samples in conn.execute(
+                text("SELECT trade_id, status, data, samples FROM trades WHERE account = :a "
+                     "AND epoch = :e AND status IN ('active', 'closed') "
+                     "ORDER BY updated_ts, rowid"), current):
             if status == "closed":
                 closed = _closed_trade(data, samples)
                 if closed is not None:
                     found.closed_trades.append(closed)
                 continue
-            fields = json.loads(data)
-            fields["samples"] = [tuple(s) for s in json.loads(samples)]
-            found.trades.append(ActiveTrade(**fields))
+            found.trades.append(_read(store, account, "active trade", trade_id,
+                                      lambda d=data, s=samples: _active_trade(d, s)))
         del found.closed_trades[:-RECENT_ROWS]
         found.last_trade = _last_number(conn, "trades", "trade_id", 1, account)
         found.last_fill = _last_number(conn, "fills", "fill_id", 1, account)
     return found
 
 
+def _read(store: Store, account: str, what: str, ident: str, parse: Callable[[], T]) -> T:
+    """A stored row the account's state is rebuilt from, or a clear refusal: trading on an
+    account rebuilt without one of its orders or fills would be wrong."""
+    try:
+        return parse()
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError(
+            f"{store.path}: the stored {what} {ident} of account {account} cannot be read "
+            f"({type(exc).__name__}: {str(exc)[:120]}); the account cannot be restored safely "
+            "and nothing was changed. Run `bracket check`, restore a backup (*.bak-v*), or "
+            "trade another account (--account NAME).") from exc
+
+
+def _active_trade(data: str, samples: str) -> ActiveTrade:
+    fields = json.loads(data)
+    fields["samples"] = [tuple(sample) for sample in json.loads(samples)]
+    return ActiveTrade(**fields)
+
+
 def _closed_trade(data: str, samples: str) -> TradeClosed | None:
     """A stored finished trade as the event that closed it (for the Trades panel)."""
-    fields = json.loads(data)
     try:
+        fields = json.loads(data)
         record = TradeRecord(**{name: fields[name] for name in TradeRecord.__slots__
                                 if name in fields})
-    except TypeError as exc:
-        log.error("stored trade %s cannot be shown: %s", fields.get("trade_id"), exc)
+        shape = tuple(tuple(sample) for sample in json.loads(samples))
+    except (ValueError, TypeError) as exc:  # history only: shown without it, and said
+        log.error("a stored finished trade cannot be shown: %s", exc)
         return None
-    return TradeClosed(record, tuple(tuple(s) for s in json.loads(samples)))
+    return TradeClosed(record, shape)
 
 
 def _number(identifier: str) -> int:
