@@ -234,6 +234,10 @@ class Watchdog:
             self._stop.clear()
             self._baseline = rss()
             self._open_trace()
+            # armed now, on this thread: a plugin that spins in C before the watchdog
+            # thread first runs would otherwise starve it before it could arm (seen: a
+            # test hung under load)
+            self._arm_starvation_exit()
             if not _watchdogs:
                 _install_exit_guard()
             _watchdogs.append(self)
