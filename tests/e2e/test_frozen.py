@@ -148,3 +148,15 @@ def test_the_frozen_app_imports_a_csv_and_a_parquet_file_like_the_source(tmp_pat
     assert [r.stdout for r in outputs[True]] == [r.stdout for r in outputs[False]]
     assert outputs[True][1].stdout == ("imported 2 ticks for NQ (2026-11-03 14:30:00 to "
                                        "2026-11-03 14:30:01 UTC) from ticks.parquet\n")
+
+
+def test_the_bundle_carries_no_gtk_kerberos_or_glib_from_the_build_host():
+    """Only the GTK theme plugin and libcups pulled these in; the desktop's own GLib and
+    D-Bus serve Qt. What the bundle still needs from the system is in the README."""
+    leaked = ("libgtk-3", "libgdk-3", "libkrb5", "libgssapi_krb5", "libglib-2.0", "libdbus-1",
+              "libcairo", "libpango")
+    found = sorted(path.name for path in BUNDLE.rglob("*.so*") if path.name.startswith(leaked))
+
+    assert found == []
+    assert not (BUNDLE / "_internal" / "pyarrow").exists()
+    assert (BUNDLE / "_internal" / "tzdata" / "zoneinfo" / "America" / "New_York").is_file()
