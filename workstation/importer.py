@@ -282,11 +282,15 @@ def _read_csv(path: Path, lines: _CsvLines) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    """Through fastparquet itself (a few MB where pyarrow is ~160; pandas' own
+    ``engine="fastparquet"`` path is deprecated)."""
     try:
-        return pd.read_parquet(path)
+        import fastparquet  # only Parquet files need it
+
+        return fastparquet.ParquetFile(str(path)).to_pandas()
     except ImportError:
-        raise ImportProblem(f"{path.name}: reading Parquet needs the pyarrow package, which is "
-                            "not installed; install it with `pip install pyarrow` (or "
+        raise ImportProblem(f"{path.name}: reading Parquet needs the fastparquet package, which "
+                            "is not installed; install it with `pip install fastparquet` (or "
                             "reinstall Bracket), or convert the file to CSV") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means an unreadable file
         raise ImportProblem(f"{path.name}: cannot read the file: {exc}") from None

@@ -871,7 +871,7 @@ def test_a_bar_differing_from_the_stored_one_is_refused_naming_it_and_nothing_is
 
 # -- the Parquet engine --------------------------------------------------------------------
 def test_a_missing_parquet_engine_gives_a_clean_message_on_how_to_install_it(tmp_path):
-    """A real interpreter in which pyarrow (and fastparquet) cannot be imported."""
+    """A real interpreter in which fastparquet (and pyarrow) cannot be imported."""
     path = write_parquet(tmp_path, "ticks.parquet", {
         "ts": pd.to_datetime(["2026-11-02T14:30:00Z"], utc=True), "symbol": ["NQ"],
         "price": [21_000.25], "size": [1.0]})
@@ -891,9 +891,9 @@ def test_a_missing_parquet_engine_gives_a_clean_message_on_how_to_install_it(tmp
                           text=True, timeout=120, cwd=Path(__file__).parents[2], check=False)
 
     assert done.stderr == ""
-    assert done.stdout == ("ticks.parquet: reading Parquet needs the pyarrow package, which is "
-                           "not installed; install it with `pip install pyarrow` (or reinstall "
-                           "Bracket), or convert the file to CSV\n")
+    assert done.stdout == ("ticks.parquet: reading Parquet needs the fastparquet package, which "
+                           "is not installed; install it with `pip install fastparquet` (or "
+                           "reinstall Bracket), or convert the file to CSV\n")
 
 
 # -- through the command line: one line, exit 2, or the summary -----------------------------
