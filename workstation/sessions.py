@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pandas as pd
-
 from workstation.model import NS_PER_SECOND
+
+if TYPE_CHECKING:  # numpy and pandas load with the first calendar, off the start path
+    import numpy as np
+    import pandas as pd
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
@@ -77,6 +78,8 @@ class CalendarSchedule:
             )
 
     def next_session(self, ts_ns: int) -> Session:
+        import numpy as np  # already loaded by the calendar that built this schedule
+
         index = int(np.searchsorted(self._closes, ts_ns, side="right"))
         self._check_range(ts_ns, index)
         return self._session(index)
@@ -86,6 +89,8 @@ class CalendarSchedule:
         return session if session.open_ns <= ts_ns else None
 
     def previous_session(self, ts_ns: int) -> Session:
+        import numpy as np
+
         index = int(np.searchsorted(self._opens, ts_ns, side="right")) - 1
         beyond_end = ts_ns >= self._closes[-1]
         if index < 0 or beyond_end:
@@ -121,6 +126,8 @@ def _to_ns(stamps: pd.Series) -> np.ndarray:
 
 
 def _local_ns(days: list[date], clock_time: time, zone: ZoneInfo) -> np.ndarray:
+    import numpy as np
+
     moments = [datetime.combine(day, clock_time, zone) for day in days]
     return np.array([int(m.timestamp()) * NS_PER_SECOND for m in moments], dtype=np.int64)
 
@@ -134,6 +141,8 @@ def _calendar(code: str):  # noqa: ANN202 - exchange_calendars has no public bas
 def _us_equity(extended: bool) -> CalendarSchedule:
     """NYSE regular hours 09:30-16:00 ET; extended adds 04:00-09:30 and until 20:00
     (17:00 after an early 13:00 close)."""
+    import numpy as np
+
     cal = _calendar("XNYS")
     schedule = cal.schedule
     days = [ts.date() for ts in schedule.index]
@@ -151,6 +160,8 @@ def _us_equity(extended: bool) -> CalendarSchedule:
 def _cme_globex() -> CalendarSchedule:
     """CME Globex equity-index futures: Sunday-Friday 17:00-16:00 CT with a daily
     halt from 16:00 to 17:00 CT; holiday and early-close days from CME's calendar."""
+    import numpy as np
+
     cal = _calendar("CMES")
     schedule = cal.schedule
     days = [ts.date() for ts in schedule.index]
