@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -226,11 +227,8 @@ def _cache_file(name: str) -> Path | None:
     folder = os.environ.get(CACHE_ENV)
     if folder == "off":
         return None
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-
-        library = version("exchange_calendars")
-    except (ImportError, PackageNotFoundError):
+    library = _calendar_library_version()
+    if library is None:
         return None
     if folder is None:
         import platformdirs
@@ -238,6 +236,22 @@ def _cache_file(name: str) -> Path | None:
         folder = platformdirs.user_cache_dir("Bracket", appauthor=False)
     month = datetime.now(UTC).strftime("%Y-%m")
     return Path(folder) / "calendars" / f"{name}-{library}-{month}.json"
+
+
+def _calendar_library_version() -> str | None:
+    """exchange_calendars' version without importing it; in a bundle without its metadata,
+    the bundle's build (its executable's time stamp) stands for it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("exchange_calendars")
+    except PackageNotFoundError:
+        if not getattr(sys, "frozen", False):
+            return None
+    try:
+        return f"bundle{os.stat(sys.executable).st_mtime_ns}"
+    except OSError:
+        return None
 
 
 def _cached_calendar(name: str, build: Callable[[], CalendarSchedule]) -> CalendarSchedule:
