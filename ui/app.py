@@ -2,6 +2,10 @@
 
 ``--smoke`` runs the real app for a few seconds, saves a screenshot and prints
 one JSON line, so CI and people can check the whole stack in one command.
+
+The first window is painted before the engine, the main window and their imports
+(pandas, SQLAlchemy, pyqtgraph: most of the start) are loaded: a placeholder that says
+"Starting…", replaced by the main window, which says so too until the engine is up.
 """
 
 from __future__ import annotations
@@ -12,22 +16,26 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from ui.bridge import EngineBridge, LogBuffer
-from ui.main_window import DEFAULT_SIZE, MainWindow
-from ui.panels.log import stamp_engine_time
-from ui.theme import apply_theme
+from ui.bridge import LogBuffer
+from ui.startup import DEFAULT_SIZE, FirstPaint, StartingWindow, process_age_ms
+from ui.theme import apply_chart_theme, apply_theme
 from workstation.accounts import DEFAULT_ACCOUNT, check_account_name
 from workstation.config import Settings
-from workstation.engine import Engine, FeedBuilder
 from workstation.qt_check import EXIT_MISSING, check_before_qt
 from workstation.strategies.instances import InstanceSettings
 
+if TYPE_CHECKING:
+    from workstation.engine import Engine, FeedBuilder
+
 log = logging.getLogger(__name__)
 SMOKE_SECONDS = 6.0
+STARTING_NOTE = "Starting…"
+FIRST_PAINT_WAIT_S = 2.0  # at most this long for the placeholder's paint before going on
 ACCOUNT_FILE = "account.txt"  # the workstation's last account, opened at the next launch
 
 
@@ -46,14 +54,16 @@ def remember_account(home: Path, account: str) -> None:
         log.warning("could not remember the account %s: %s", account, exc.strerror)
 
 
-def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, demo: bool = False,
+def run_gui(home: Path, settings: Settings, *, feed_builder: Callable[[], FeedBuilder],
+            demo: bool = False,
             smoke: bool = False, strategies: list[InstanceSettings] | None = None,
             screenshot: Path | None = None, seconds: float | None = None,
             report: Path | None = None, account: str | None = None,
             scratch: bool = False) -> int:
     """``account``: the paper account to open (None: the one used last, Paper at first).
     The trader may switch accounts from the window: the engine is then started again on
-    the chosen account, in the same process."""
+    the chosen account, in the same process. ``feed_builder`` makes the feed's builder
+    once the first window is painted (it loads the engine)."""
     if QApplication.instance() is None:
         problem = check_before_qt()  # Qt would abort with a misleading hint
         if problem is not None:
@@ -63,28 +73,58 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: FeedBuilder, demo: 
     app.setApplicationName("Bracket")
     app.setOrganizationName("Bracket")
     app.setQuitOnLastWindowClosed(False)  # closing the window ends _main, which cleans up
-    apply_theme(app)
+    apply_theme(app, charts=False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     log_buffer = LogBuffer()
     logging.getLogger().addHandler(log_buffer)
+    screen = app.primaryScreen()
+    starting = StartingWindow(home, screen.availableGeometry() if screen else None,
+                              fixed=smoke or screenshot is not None)
+    first_paint = FirstPaint()
+    first_paint.watch(starting)
+    starting.show()
+    builder: list[FeedBuilder] = []
+
+    def make_engine(name: str) -> Engine:
+        from workstation.engine import Engine
+
+        if not builder:
+            builder.append(feed_builder())
+        return Engine(settings, home, builder[0], demo=demo, strategies=strategies,
+                      account=name, scratch=scratch)
+
     try:
         with loop:
-            def make_engine(name: str) -> Engine:
-                return Engine(settings, home, feed_builder, demo=demo, strategies=strategies,
-                              account=name, scratch=scratch)
-
             chosen = account or last_account(home)
             return loop.run_until_complete(_main(home, make_engine, log_buffer, smoke,
                                                  screenshot, seconds, report, chosen,
-                                                 remember=not scratch))
+                                                 remember=not scratch, starting=starting,
+                                                 first_paint=first_paint))
     finally:
+        starting.close()
+        starting.deleteLater()
         logging.getLogger().removeHandler(log_buffer)
+
+
+async def _painted(first_paint: FirstPaint) -> None:
+    """Let the loop paint the placeholder before the heavy imports hold it up."""
+    deadline = asyncio.get_running_loop().time() + FIRST_PAINT_WAIT_S
+    while first_paint.ms is None and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.005)
 
 
 async def _main(home: Path, make_engine: Callable[[str], Engine], log_buffer: LogBuffer,
                 smoke: bool, screenshot: Path | None, seconds: float | None,
-                report: Path | None, account: str, *, remember: bool) -> int:
+                report: Path | None, account: str, *, remember: bool,
+                starting: StartingWindow, first_paint: FirstPaint) -> int:
+    await _painted(first_paint)
+    from ui.bridge import EngineBridge
+    from ui.main_window import MainWindow
+    from ui.panels.log import stamp_engine_time
+
+    apply_chart_theme()
+    ready_ms: float | None = None  # process start to the first engine being up
     while True:
         engine = make_engine(account)
         stamp = stamp_engine_time(engine.clock.now_ns)  # the Log shows the engine's time
@@ -97,9 +137,19 @@ async def _main(home: Path, make_engine: Callable[[str], Engine], log_buffer: Lo
                             DEFAULT_SIZE if smoke or screenshot is not None else None)
         closed = asyncio.Event()
         window.closed.connect(closed.set)
-        await engine.start()
-        bridge.start()
+        window.feed_label.setText(STARTING_NOTE)  # the first frame after the start replaces it
+        window.setEnabled(False)  # no orders, menus or hotkeys before the account is restored
         window.show()
+        starting.close()
+        try:
+            await engine.start()
+        except BaseException:
+            window.close()  # the start failed: the error is reported once the window is gone
+            raise
+        window.setEnabled(True)
+        if ready_ms is None:
+            ready_ms = process_age_ms()
+        bridge.start()
         log.info("Bracket started on account %s; data and settings in %s", account, home)
         if smoke:
             await asyncio.sleep(seconds or SMOKE_SECONDS)
@@ -117,9 +167,14 @@ async def _main(home: Path, make_engine: Callable[[str], Engine], log_buffer: Lo
         window.deleteLater()
     summary = engine.report()
     summary["frames"] = bridge.frames
+    # process start to the first painted window, and to the first engine being up
+    ready = ready_ms if ready_ms is not None else process_age_ms()
+    summary["startup_ms"] = round(first_paint.ms if first_paint.ms is not None else ready, 1)
+    summary["ready_ms"] = round(ready, 1)
     if report is not None:
         report.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if smoke:
-        keys = ("ticks", "bars", "events_per_s", "loop_lag_p99_ms", "frames", "handler_errors")
+        keys = ("ticks", "bars", "events_per_s", "loop_lag_p99_ms", "frames", "handler_errors",
+                "startup_ms", "ready_ms")
         print(json.dumps({k: summary[k] for k in keys}), flush=True)
     return 0

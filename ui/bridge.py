@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from workstation.engine import Engine
 from workstation.model import Bar, PartialBar
 from workstation.orders import Fill
 from workstation.signals.events import SignalChanged, snapshot
 from workstation.trades import TradeChanged
+
+if TYPE_CHECKING:  # the engine loads after the first window is painted
+    from workstation.engine import Engine
 
 FRAME_MS = 33
 

@@ -44,6 +44,7 @@ from ui.panels.strategies import StrategiesPanel
 from ui.panels.tables import price_sample
 from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
+from ui.startup import DEFAULT_SIZE, FRAME, LAYOUT_FILE
 from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
 from ui.ticket import Distance, TicketForm, build_intent, price_ticket
 from workstation.brokers.base import BrokerError
@@ -60,12 +61,9 @@ from workstation.store.accounts import list_accounts
 
 log = logging.getLogger(__name__)
 
-LAYOUT_FILE = "ui.ini"
 # 2: trades, orders, account; 3: risk; 4: strategies; 5: signals (older ones are ignored)
 LAYOUT_VERSION = 5
 NOTICE_MS = 8_000
-DEFAULT_SIZE = QSize(1440, 860)  # the first window, where the screen has room for it
-FRAME = QSize(16, 48)  # room kept for a window manager's borders and title bar
 COMPACT_HEIGHT = 780  # below this the Signals dock is a tab beside Trades
 # View menu order and Alt+N (the tenth is Alt+0): panels keep the numbers they had
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workstation.accounts import (
     DEFAULT_ACCOUNT,
@@ -43,19 +43,19 @@ from workstation.config import (
     load_settings,
     resolve_home,
 )
-from workstation.engine import Engine, FeedBuilder, RunOptions, sim_feed_builder
-from workstation.feeds.base import Backpressure
-from workstation.feeds.replay import ReplayEvent, ReplayFeed, events_from_file, ticks_from_store
-from workstation.importer import ImportProblem, import_file
 from workstation.logfile import LOG_FILE, Console, LogFile
 from workstation.model import datetime_to_ns, ns_to_datetime
 from workstation.sessions import NEW_YORK, SessionError, get_schedule
-from workstation.store import Store, StoreError
-from workstation.store.database import open_store
-from workstation.strategies.guard import Watchdog
 from workstation.strategies.instances import InstanceError, InstanceSettings, check_instance
-from workstation.strategies.loader import Catalog, plugin_files, plugin_folders
-from workstation.trade_stats import trade_stats
+
+if TYPE_CHECKING:
+    from workstation.engine import FeedBuilder
+    from workstation.feeds.base import Backpressure
+    from workstation.feeds.replay import ReplayEvent, ReplayFeed
+    from workstation.store import Store
+
+# The engine, the store (SQLAlchemy), the importer (pandas) and the replay feed are imported
+# by the commands that use them: the GUI paints its first window before loading them.
 
 log = logging.getLogger("workstation")
 
@@ -133,6 +133,9 @@ def _checked_strategies(home: Path, settings: Settings, specs: list[str]) -> lis
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:
         raise ConfigError(f"--strategy: instance {', '.join(twice)} is given twice")
+    from workstation.strategies.guard import Watchdog
+    from workstation.strategies.loader import Catalog, plugin_files, plugin_folders
+
     watchdog = Watchdog(settings.strategies.hard_limit_s)
     catalog = Catalog()
     watchdog.start()
@@ -259,13 +262,22 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_headless(home, settings, args, strategies, account, scratch))
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
 
-        return run_gui(home, settings, feed_builder=_feed_builder(home, settings, args),
+        return run_gui(home, settings, feed_builder=lambda: _feed_builder(home, settings, args),
                        demo=_demo(args), smoke=args.smoke, strategies=strategies,
                        screenshot=args.screenshot, seconds=args.seconds, report=args.report,
                        account=account, scratch=scratch)
-    except (ConfigError, StoreError, SessionError, ImportProblem, AccountError) as exc:
+    except _refusals() as exc:
         print(f"bracket: {exc}", file=sys.stderr)
         return 2
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    """The errors that end a command with one line and exit 2 (evaluated only when an
+    exception is raised, so the store and the importer load only when used)."""
+    from workstation.importer import ImportProblem
+    from workstation.store import StoreError
+
+    return ConfigError, StoreError, SessionError, ImportProblem, AccountError
 
 
 def _account(args: argparse.Namespace) -> tuple[str | None, bool]:
@@ -283,6 +295,8 @@ def _check(home: Path) -> int:
     path = home / DATABASE_FILE
     if not path.exists():
         raise ConfigError(f"{path} does not exist")
+    from workstation.store import Store
+
     store = Store(path)
     try:
         store.check_integrity(full=True)
@@ -310,6 +324,9 @@ def _resolve_speed(settings: Settings, args: argparse.Namespace) -> float | None
 
 
 def _feed_builder(home: Path, settings: Settings, args: argparse.Namespace) -> FeedBuilder:
+    from workstation.engine import RunOptions, sim_feed_builder
+    from workstation.feeds.replay import ReplayFeed
+
     speed = _resolve_speed(settings, args)
     if args.replay is not None:
         source = _replay_source(home, settings, args.replay)
@@ -327,6 +344,9 @@ def _feed_builder(home: Path, settings: Settings, args: argparse.Namespace) -> F
 def _replay_source(home: Path, settings: Settings, what: str) -> Iterator[list[ReplayEvent]]:
     """``store`` replays every stored tick of the configured instruments; anything else
     is a CSV/Parquet file, read and validated now so a bad file fails before the start."""
+    from workstation.feeds.replay import events_from_file, ticks_from_store
+    from workstation.store import open_store
+
     if what == "store":
         store = open_store(home / DATABASE_FILE)
         if store.tick_count() == 0:
@@ -358,6 +378,9 @@ async def _headless(home: Path, settings: Settings, args: argparse.Namespace,
                     scratch: bool) -> int:
     if args.seconds is None and args.replay is None:
         raise ConfigError("a headless run needs --seconds N (simulated seconds) or --replay FILE")
+    from workstation.engine import Engine
+    from workstation.trade_stats import trade_stats
+
     engine = Engine(settings, home, _feed_builder(home, settings, args), demo=_demo(args),
                     strategies=strategies, account=account or DEFAULT_ACCOUNT, scratch=scratch)
     await engine.start()
@@ -378,6 +401,9 @@ async def _headless(home: Path, settings: Settings, args: argparse.Namespace,
 
 
 def _import(home: Path, settings: Settings, args: argparse.Namespace) -> int:
+    from workstation.importer import import_file
+    from workstation.store import open_store
+
     store = open_store(home / DATABASE_FILE)
     try:
         summary = import_file(store, args.file, settings.instrument_map(), symbol=args.symbol,

@@ -11,6 +11,7 @@ Thanksgiving 2026 is Thursday 2026-11-26 (the fourth Thursday: 5, 12, 19, 26);
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 
@@ -261,3 +262,42 @@ def test_unknown_schedule_name_raises_session_error_listing_the_known_ones():
         get_schedule("nyse")
     assert set(SCHEDULE_NAMES) == {"us_equity", "us_equity_extended", "cme_globex",
                                    "crypto_24_7"}
+
+
+def test_a_cached_calendar_gives_the_same_sessions_as_one_built_from_exchange_calendars(
+        tmp_path, monkeypatch):
+    from workstation import sessions
+
+    monkeypatch.setenv(sessions.CACHE_ENV, str(tmp_path))
+    built = sessions._cached_calendar("cme_globex", sessions._cme_globex)
+    (cached_file,) = (tmp_path / "calendars").iterdir()
+    cached = sessions._cached_calendar("cme_globex", lambda: pytest.fail("built again"))
+
+    assert cached_file.name.startswith("cme_globex-")
+    assert cached.as_record() == built.as_record()
+    moment = 1_764_000_000 * 10**9
+    assert cached.next_session(moment) == built.next_session(moment)
+    assert cached.previous_session(moment) == built.previous_session(moment)
+
+
+def test_an_unreadable_calendar_cache_is_built_again_and_replaced(tmp_path, monkeypatch):
+    from workstation import sessions
+
+    monkeypatch.setenv(sessions.CACHE_ENV, str(tmp_path))
+    path = sessions._cache_file("us_equity")
+    assert path is not None
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json", encoding="utf-8")
+
+    schedule = sessions._cached_calendar("us_equity", lambda: sessions._us_equity(False))
+
+    assert schedule.name == "us_equity"
+    assert json.loads(path.read_text(encoding="utf-8")) == schedule.as_record()
+
+
+def test_calendars_are_not_cached_when_the_cache_is_off(tmp_path, monkeypatch):
+    from workstation import sessions
+
+    monkeypatch.setenv(sessions.CACHE_ENV, "off")
+
+    assert sessions._cache_file("us_equity") is None

@@ -8,14 +8,16 @@ import asyncio
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workstation.bars import Timeframe
 from workstation.bus import EventBus
 from workstation.clock import SimClock
 from workstation.feeds.base import Backpressure, FeedState, no_backpressure
-from workstation.importer import read_market_file
 from workstation.model import NS_PER_SECOND, Bar, Instrument, Tick
-from workstation.store import Store
+
+if TYPE_CHECKING:  # the importer (pandas) and the store load when a replay reads them
+    from workstation.store import Store
 
 ReplayEvent = Tick | Bar
 SPEEDS: tuple[float | None, ...] = (1.0, 10.0, 100.0, None)  # None: as fast as possible
@@ -32,6 +34,8 @@ def ticks_from_store(store: Store, symbols: Iterable[str], start_ns: int | None 
 def events_from_file(path: Path, instruments: dict[str, Instrument], *, symbol: str | None = None,
                      timeframe: str | None = None, tz: str | None = None
                      ) -> Iterator[list[ReplayEvent]]:
+    from workstation.importer import read_market_file
+
     data = read_market_file(path, instruments, symbol=symbol, timeframe=timeframe, tz=tz)
     frame = data.frame.sort_values("ts", kind="stable")
     if data.kind == "ticks":

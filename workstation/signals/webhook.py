@@ -55,16 +55,19 @@ from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field, field_validator, model_validator
 
 from workstation import redaction
 from workstation.model import NS_PER_SECOND, Direction, Instrument, Signal
 from workstation.settings_types import Strict, Text
 from workstation.text import UnstorableText, check_storable, storable
+
+if TYPE_CHECKING:  # aiohttp (~0.2 s) loads only when the endpoint starts: it is off by default
+    from aiohttp import web
+
+    Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger(__name__)
 
@@ -454,9 +457,6 @@ class _Refused(Exception):
         self.body = body
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
 class AlertServer:
     """Serves ``POST settings.path`` on a loopback address; see the module docstring."""
 
@@ -490,6 +490,8 @@ class AlertServer:
             raise RuntimeError("alert endpoint is already running")
         if not self._settings.enabled or self._settings.token is None:
             raise RuntimeError("alert endpoint: signals.webhook.enabled is false")
+        from aiohttp import web
+
         redaction.protect(self._settings.token)
         app = web.Application(middlewares=[self._guard])
         app.router.add_post(self._settings.path, self._handle_alert)
@@ -521,9 +523,10 @@ class AlertServer:
             log.info("alert endpoint stopped")
 
     # -- request handling ------------------------------------------------------------------
-    @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Rate limit, then turn every refusal (ours or aiohttp's 404/405) into JSON."""
+        from aiohttp import web
+
         try:
             if not self._limiter.admit():
                 raise _Refused(AlertError(429, f"too many requests: at most "
@@ -540,6 +543,9 @@ class AlertServer:
             log.exception("alert endpoint: handling %s %s failed", request.method, request.path)
             return web.json_response({"error": "internal error"}, status=500)
 
+    # what aiohttp's ``@web.middleware`` sets, without importing aiohttp at module load
+    _guard.__middleware_version__ = 1  # type: ignore[attr-defined]
+
     def _http_message(self, request: web.Request, exc: web.HTTPException) -> str:
         where = f"send alerts as POST {self._settings.path}"
         if exc.status == 404:
@@ -549,6 +555,8 @@ class AlertServer:
         return exc.reason
 
     async def _handle_alert(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         body = await self._read_body(request)
         try:
             payload = decode_body(body)
@@ -565,6 +573,8 @@ class AlertServer:
             return web.json_response({"error": "internal error"}, status=500)
 
     async def _read_body(self, request: web.Request) -> bytes:
+        from aiohttp import web
+
         limit = self._settings.max_body_bytes
         too_large = AlertError(413, f"body is larger than {limit} bytes")
         if request.content_length is not None and request.content_length > limit:
@@ -590,6 +600,8 @@ class AlertServer:
 
     def _refuse(self, request: web.Request, error: AlertError,
                 body: bytes = b"") -> web.Response:
+        from aiohttp import web
+
         secrets = (self._settings.token, _header_tokens(request))
         message = storable(redact(error.message, secrets))
         bad = BadAlert(self._now_ns(), storable(request.remote or ""), error.status, message,
@@ -614,6 +626,9 @@ class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     else goes on to ``aiohttp.server`` unchanged."""
 
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        from aiohttp import web
+        from aiohttp.http_exceptions import HttpProcessingError
+
         exc = kwargs.get("exc_info")
         if isinstance(exc, HttpProcessingError):
             remote = args[0] if args and isinstance(args[0], str) else "an unknown address"
@@ -630,6 +645,9 @@ class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 def _reason(exc: Exception) -> str:
     """A short reason that quotes nothing the client sent: ``LineTooLong`` -> line too long
     (for aiohttp's payload error, the parser error that caused it)."""
+    from aiohttp import web
+    from aiohttp.http_exceptions import HttpProcessingError
+
     cause = exc.__cause__ if isinstance(exc, web.RequestPayloadError) else exc
     if not isinstance(cause, HttpProcessingError):
         return "malformed body"

@@ -14,10 +14,9 @@ import math
 from collections.abc import Collection
 from datetime import time
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import Connection, text
 
 from workstation.settings_types import (
     ClockTime,
@@ -30,6 +29,16 @@ from workstation.settings_types import (
     timeframe_label,
 )
 from workstation.strategy import ParamError, Strategy
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, TextClause
+
+
+def text(statement: str) -> TextClause:
+    """SQLAlchemy's ``text``, imported at the first query: settings load without it."""
+    from sqlalchemy import text as sql_text
+
+    return sql_text(statement)
 
 log = logging.getLogger(__name__)
 
