@@ -47,6 +47,7 @@ from ui.panels.watchlist import WatchlistPanel
 from ui.startup import DEFAULT_SIZE, FRAME, LAYOUT_FILE
 from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
 from ui.ticket import Distance, TicketForm, build_intent, price_ticket
+from workstation.accounts import account_in_use
 from workstation.brokers.base import BrokerError
 from workstation.config import SETTINGS_FILE
 from workstation.engine import Engine
@@ -142,6 +143,7 @@ class MainWindow(QMainWindow):
         """``size``: this size whatever the screen (screenshot runs); else it fits the
         screen."""
         super().__init__()
+        self._home = home
         self._fixed_size = size
         self.setObjectName("mainWindow")
         source = "replay" if isinstance(engine.feed, ReplayFeed) else "simulated market"
@@ -511,7 +513,9 @@ class MainWindow(QMainWindow):
         store, writer = engine.store, engine.writer
         accounts = [] if store is None or writer is None else await writer.call(
             lambda: list_accounts(store))
-        dialog = AccountsDialog(accounts, engine.account, self)
+        home = self._home
+        dialog = AccountsDialog(accounts, engine.account, self,
+                                in_use=lambda name: account_in_use(home, name))
         dialog.chosen.connect(self._switch_account)
         dialog.open()
 

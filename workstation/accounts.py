@@ -64,3 +64,14 @@ class AccountLock:
 
     def release(self) -> None:
         self._lock.release()
+
+
+def account_in_use(home: Path, account: str) -> bool:
+    """Whether another engine (in this process or another) trades ``account`` now."""
+    lock = AccountLock(home, account)
+    try:
+        lock.acquire()
+    except AccountError:
+        return True
+    lock.release()
+    return False

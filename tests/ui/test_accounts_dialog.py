@@ -8,6 +8,9 @@ import sqlite3
 
 from tests.ui.test_trading_panels import open_market
 from ui.dialogs.accounts import AccountsDialog
+from workstation.config import Settings
+from workstation.engine import Engine
+from workstation.feeds.replay import ReplayFeed
 from workstation.orders import OrderIntent, OrderSide
 from workstation.store import database
 
@@ -73,3 +76,22 @@ def test_the_status_bar_says_loudly_while_trading_events_cannot_be_stored(workst
         lock.close()
     qtbot.waitUntil(lambda: not window.store_label.isVisible(), timeout=10_000)
     assert "stored again" in window.notice.text()
+
+
+def test_an_account_another_bracket_trades_cannot_be_switched_to(workstation, qtbot, run,
+                                                                  tmp_path):
+    other = Engine(Settings(), tmp_path,
+                   lambda bus, clock, bp: ReplayFeed([], bus, clock, speed=None), account="Desk")
+    run(other.start())  # "another Bracket" holds Desk
+    try:
+        window = workstation()
+        dialog = open_selector(window, qtbot)
+        names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+        dialog.table.selectRow(names.index("Desk"))
+        dialog.switch_button.click()
+
+        assert dialog.error.text() == ("Desk is in use by another Bracket on this home: close "
+                                       "it there first.")
+        assert window.switch_to is None and window.isVisible()
+    finally:
+        run(other.stop())

@@ -4,6 +4,8 @@ chosen account; resetting the current account stays a separate, confirmed action
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,11 +32,14 @@ class AccountsDialog(QDialog):
     chosen = Signal(str)  # the account to switch to (an existing one or a new name)
 
     def __init__(self, accounts: list[AccountSummary], current: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 in_use: Callable[[str], bool] = lambda _name: False) -> None:
+        """``in_use``: whether another Bracket trades an account now (it cannot be opened)."""
         super().__init__(parent)
         self.setObjectName("accountsDialog")
         self.setWindowTitle("Paper accounts")
         self._current = current
+        self._in_use = in_use
         self._names = [a.name for a in accounts]
         intro = QLabel(f"Trading on <b>{current}</b>. Each account keeps its own orders, "
                        "positions, trades and risk state; switching restarts the engine on "
@@ -111,6 +116,10 @@ class AccountsDialog(QDialog):
         name = self._names[rows[0].row()]
         if name == self._current:
             self.error.setText(f"Already trading on {name}.")
+            return
+        if self._in_use(name):
+            self.error.setText(f"{name} is in use by another Bracket on this home: close it "
+                               "there first.")
             return
         self.chosen.emit(name)
         self.accept()
