@@ -95,14 +95,15 @@ def test_a_plugin_that_tries_to_end_the_app_is_disabled_and_the_app_goes_on(
     assert os._exit.__name__ == "_exit"  # the guard's replacement is gone once stopped
 
 
-def test_a_plugin_exiting_in_on_fill_of_a_bracket_entry_leaves_its_stop_and_target_working(
-        tmp_path):
-    write_plugin(tmp_path / "plugins", "bracketed.py", """
+def bracketed_plugin(name: str, after_fill: str = "pass") -> str:
+    """A strategy that buys once with a stop and a target and, in on_fill, records which of
+    its orders are working, then runs ``after_fill`` (line 16 of the file)."""
+    return f"""
         import sys
         from workstation.strategy import Strategy
 
-        class Bracketed(Strategy):
-            name = "Bracketed"
+        class {name}(Strategy):
+            name = "{name}"
 
             def on_bar(self, bar):
                 if not self.state.get("sent"):
@@ -112,8 +113,14 @@ def test_a_plugin_exiting_in_on_fill_of_a_bracket_entry_leaves_its_stop_and_targ
             def on_fill(self, fill):
                 self.state["working_at_fill"] = sorted(
                     o.intent.client_order_id for o in self.working_orders())
-                sys.exit(3)
-    """)
+                {after_fill}
+    """
+
+
+def test_a_plugin_exiting_in_on_fill_of_a_bracket_entry_leaves_its_stop_and_target_working(
+        tmp_path):
+    write_plugin(tmp_path / "plugins", "bracketed.py",
+                 bracketed_plugin("Bracketed", after_fill="sys.exit(3)"))
 
     async def scenario():
         desk = await open_desk(tmp_path, instance("b", "Bracketed")).start()
@@ -139,21 +146,7 @@ def test_a_plugin_exiting_in_on_fill_of_a_bracket_entry_leaves_its_stop_and_targ
 def test_a_fill_after_order_latency_reaches_the_plugin_after_its_legs_are_placed(tmp_path):
     """With latency the entry fills from a clock timer, outside any publish: the plugin
     must still see its stop and target working when it hears of the fill."""
-    write_plugin(tmp_path / "plugins", "watcher.py", """
-        from workstation.strategy import Strategy
-
-        class Watcher(Strategy):
-            name = "Watcher"
-
-            def on_bar(self, bar):
-                if not self.state.get("sent"):
-                    self.state["sent"] = True
-                    self.buy(bar.symbol, 1, stop_loss=bar.close - 10, take_profit=bar.close + 20)
-
-            def on_fill(self, fill):
-                self.state["working_at_fill"] = sorted(
-                    o.intent.client_order_id for o in self.working_orders())
-    """)
+    write_plugin(tmp_path / "plugins", "watcher.py", bracketed_plugin("Watcher"))
     settings = desk_settings()
     settings = settings.model_copy(update={"paper": settings.paper.model_copy(update={
         "fills": settings.paper.fills.model_copy(update={"latency_ms": 500.0})})})

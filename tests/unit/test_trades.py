@@ -8,20 +8,13 @@ NQ: tick 0.25, point value 20, commission 2.50 a side. Entries are long 1 NQ at
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from workstation.brokers.paper import PaperBroker
-from workstation.bus import EventBus
-from workstation.clock import SimClock
+from tests.unit.trading_desk import T0, wire_trading
 from workstation.config import Settings
-from workstation.model import NS_PER_SECOND, Quote, Tick, datetime_to_ns
+from workstation.model import NS_PER_SECOND, Quote, Tick
 from workstation.orders import Bracket, OrderIntent, OrderSide, OrderStatus, OrderType
-from workstation.portfolio import Portfolio
-from workstation.risk.wiring import PERMISSIVE, build_risk
-from workstation.trades import TradeChanged, TradeClosed, TradeRecord, TradeTracker
+from workstation.trades import TradeChanged, TradeClosed, TradeRecord
 
 # Tuesday 2026-01-13 15:00 UTC: CME Globex open
-T0 = datetime_to_ns(datetime(2026, 1, 13, 15, 0, tzinfo=UTC))
 S = NS_PER_SECOND
 
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
@@ -32,18 +25,8 @@ class Desk:
     """The engine's trading wiring on a SimClock: broker, router, tracker."""
 
     def __init__(self, break_even_r: float | None = 1.0) -> None:
-        settings = Settings()
-        instruments = settings.instrument_map()
-        self.bus = EventBus()
-        self.clock = SimClock(T0)
-        margins = {s: settings.margin(i) for s, i in instruments.items()}
-        self.portfolio = Portfolio(instruments, margins, settings.paper.starting_cash, T0)
-        self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
-        self.router = build_risk(settings.model_copy(update={"risk": PERMISSIVE}),
-                                 instruments, self.portfolio, self.broker, self.bus,
-                                 self.clock).router
-        self.tracker = TradeTracker(instruments, self.portfolio, self.router, self.bus,
-                                    self.clock, break_even_r)
+        (self.bus, self.clock, self.portfolio, self.broker, self.router,
+         self.tracker) = wire_trading(Settings(), break_even_r)
         self.closed: list[TradeClosed] = []
         self.changed: list[TradeChanged] = []
         self.bus.subscribe(TradeClosed, self.closed.append)

@@ -16,6 +16,7 @@ from workstation.config import FillModel, PaperSettings, Settings
 from workstation.model import NS_PER_SECOND, Quote, Tick, datetime_to_ns
 from workstation.orders import Bracket, OrderIntent, OrderSide, OrderType, OrderUpdate
 from workstation.portfolio import Portfolio
+from workstation.risk.router import OrderRouter
 from workstation.risk.wiring import PERMISSIVE, build_risk
 from workstation.trades import TradeClosed, TradeTracker
 
@@ -23,22 +24,28 @@ T0 = datetime_to_ns(datetime(2026, 1, 13, 15, 0, tzinfo=UTC))
 S = NS_PER_SECOND
 
 
+def wire_trading(settings: Settings, break_even_r: float | None
+                 ) -> tuple[EventBus, SimClock, Portfolio, PaperBroker, OrderRouter, TradeTracker]:
+    """The engine's trading parts on a SimClock at T0: bus, clock, portfolio, broker,
+    router (a permissive gate) and trade tracker."""
+    instruments = settings.instrument_map()
+    bus, clock = EventBus(), SimClock(T0)
+    margins = {s: settings.margin(i) for s, i in instruments.items()}
+    portfolio = Portfolio(instruments, margins, settings.paper.starting_cash, T0)
+    broker = PaperBroker(instruments, settings, bus, clock, portfolio)
+    router = build_risk(settings.model_copy(update={"risk": PERMISSIVE}), instruments,
+                        portfolio, broker, bus, clock).router
+    tracker = TradeTracker(instruments, portfolio, router, bus, clock, break_even_r)
+    return bus, clock, portfolio, broker, router, tracker
+
+
 class TradingDesk:
     def __init__(self, fills: FillModel | None = None,
                  break_even_r: float | None = None) -> None:
         settings = Settings(paper=PaperSettings(fills=fills or FillModel()))
-        instruments = settings.instrument_map()
-        self.nq = instruments["NQ"]
-        self.bus = EventBus()
-        self.clock = SimClock(T0)
-        margins = {s: settings.margin(i) for s, i in instruments.items()}
-        self.portfolio = Portfolio(instruments, margins, settings.paper.starting_cash, T0)
-        self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
-        self.router = build_risk(settings.model_copy(update={"risk": PERMISSIVE}),
-                                 instruments, self.portfolio, self.broker, self.bus,
-                                 self.clock).router
-        self.tracker = TradeTracker(instruments, self.portfolio, self.router, self.bus,
-                                    self.clock, break_even_r)
+        self.nq = settings.instrument_map()["NQ"]
+        (self.bus, self.clock, self.portfolio, self.broker, self.router,
+         self.tracker) = wire_trading(settings, break_even_r)
         self.closed: list[TradeClosed] = []
         self.updates: list[OrderUpdate] = []
         self.bus.subscribe(TradeClosed, self.closed.append)
