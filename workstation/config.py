@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 import platformdirs
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from workstation.alpaca.settings import AlpacaSettings
 from workstation.model import AssetClass, Instrument
 from workstation.risk.settings import RiskSettings
 from workstation.sessions import SCHEDULE_NAMES
@@ -200,6 +201,7 @@ class Settings(Strict):
     risk: RiskSettings = RiskSettings()
     strategies: StrategiesSettings = StrategiesSettings()
     signals: SignalSettings = SignalSettings()
+    alpaca: AlpacaSettings = AlpacaSettings()
 
     @field_validator("instruments")
     @classmethod
