@@ -14,6 +14,8 @@ class FeedState(StrEnum):
     IDLE = "idle"
     CONNECTING = "connecting"
     LIVE = "live"
+    STALE = "stale"  # connected, but silent while the market is open
+    RECONNECTING = "reconnecting"
     PAUSED = "paused"
     MARKET_CLOSED = "market closed"
     FINISHED = "finished"
