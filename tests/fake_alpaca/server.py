@@ -322,6 +322,10 @@ class FakeAlpaca:
                  "trail_percent": body.get("trail_percent"),
                  "extended_hours": False, "legs": None}
         self.orders[order["id"]] = order
+        if order["order_class"] == "bracket":
+            order["legs"] = [self._leg(order, "limit", limit_price=body["take_profit"][
+                "limit_price"]), self._leg(order, "stop", stop_price=body["stop_loss"][
+                "stop_price"])]
         if self.reject_orders:
             order["status"] = "rejected"
             await self._trade_event("rejected", order)
@@ -330,6 +334,16 @@ class FakeAlpaca:
         if self.order_response_delay_s:
             await asyncio.sleep(self.order_response_delay_s)
         return web.json_response(order)
+
+    def _leg(self, parent: dict[str, Any], kind: str, **prices: Any) -> dict[str, Any]:
+        leg = {**parent, "id": str(uuid.uuid4()), "client_order_id": str(uuid.uuid4()),
+               "order_class": "bracket", "order_type": kind, "type": kind,
+               "side": "sell" if parent["side"] == "buy" else "buy", "status": "held",
+               "limit_price": None, "stop_price": None, "legs": None,
+               "parent_id": parent["id"], "time_in_force": "gtc",
+               **{k: str(v) for k, v in prices.items()}}
+        self.orders[leg["id"]] = leg
+        return leg
 
     async def _list_orders(self, request: web.Request) -> web.Response:
         problem = await self._gate(request)
@@ -457,6 +471,15 @@ class FakeAlpaca:
             await self._trade_event("fill" if done else "partial_fill", order, price=str(price),
                                     qty=_num(qty), position_qty=_num(position_qty),
                                     execution_id=str(uuid.uuid4()))
+            if done:
+                for leg in order.get("legs") or ():
+                    self.orders[leg["id"]]["status"] = "new"
+                parent = self.orders.get(order.get("parent_id") or "")
+                for leg in (parent or {}).get("legs") or ():
+                    sibling = self.orders[leg["id"]]
+                    if sibling["id"] != order["id"] and sibling["status"] in ("new", "held"):
+                        sibling["status"] = "canceled"
+                        await self._trade_event("canceled", sibling)
 
         self.call(do())
 
