@@ -21,6 +21,7 @@ from workstation.config import DATABASE_FILE, ConfigError, Settings, SimParams
 from workstation.demo import DemoStrategy
 from workstation.feeds.base import Backpressure, DataFeed
 from workstation.feeds.sim import SimFeed, default_start_ns
+from workstation.live import LiveMarket
 from workstation.market import MarketState
 from workstation.metrics import LoopLagMonitor
 from workstation.model import NS_PER_SECOND, Bar, Instrument, Signal, ns_to_datetime
@@ -109,16 +110,19 @@ class Engine:
                  *, timeframes: list[str] | None = None, demo: bool = False,
                  plugin_folders: list[Path] | None = None,
                  strategies: list[InstanceSettings] | None = None,
-                 account: str = DEFAULT_ACCOUNT, scratch: bool = False) -> None:
+                 account: str = DEFAULT_ACCOUNT, scratch: bool = False,
+                 live: LiveMarket | None = None) -> None:
         """``account``: the paper account traded. ``scratch``: a run with a market of its
         own (seeded headless and smoke runs): it neither continues nor stores the home's
-        simulated market data, so the same seed gives the same records on any home."""
+        simulated market data, so the same seed gives the same records on any home.
+        ``live``: a real market (its LiveClock, feed and broker) instead of the simulator."""
         self.settings = settings
+        self.live = live
         self.account = account
         self.scratch = scratch
         self.instruments: dict[str, Instrument] = settings.instrument_map()
         self.bus = EventBus()
-        self.clock = SimClock()
+        self.clock = live.clock if live is not None else SimClock()
         self.market = MarketState(self.bus)
         self.bars = BarEngine(self.bus, self.clock)
         self.timeframes = timeframes if timeframes is not None else list(settings.timeframes)
@@ -176,11 +180,18 @@ class Engine:
         prop = settings.risk.prop
         cash = prop.account_size if prop is not None else settings.paper.starting_cash
         self.portfolio = Portfolio(instruments, margins, cash, self.clock.now_ns())
-        self.broker = PaperBroker(instruments, settings, self.bus, self.clock, self.portfolio)
+        if self.live is not None:
+            self.broker = self.live.broker(instruments, settings, self.bus, self.clock,
+                                           self.portfolio)
+        else:
+            self.broker = PaperBroker(instruments, settings, self.bus, self.clock,
+                                      self.portfolio)
         risk = build_risk(settings, instruments, self.portfolio, self.broker, self.bus,
                           self.clock, self.market)
         self.router, self.risk, self.kill_switch = risk.router, risk.monitor, risk.kill_switch
         risk.gate.store_health = self.store_health
+        if self.live is not None:
+            self.live.attach(risk.gate)
         self.trades = TradeTracker(instruments, self.portfolio, self.router, self.bus,
                                    self.clock, settings.paper.break_even_r or None)
         self.signals = SignalEngine(settings.signals, instruments, self.bus, self.clock,
@@ -365,6 +376,8 @@ class Engine:
         await self._start_strategies()
         await self._start_alert_endpoint()
         self.journal.start()
+        if self.live is not None:
+            await self.live.start(self)
         self.lag.start()
         self._wall_start = time.perf_counter()
         self._feed_task = asyncio.get_running_loop().create_task(self._run_feed())
@@ -458,6 +471,8 @@ class Engine:
             with contextlib.suppress(Exception):  # already logged by _run_feed
                 await self._feed_task
         self.lag.stop()
+        if self.live is not None:
+            await self.live.stop()
         for task in (self._market_task, self._reserve_task):
             if task is not None:
                 task.cancel()

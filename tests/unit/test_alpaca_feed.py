@@ -323,3 +323,15 @@ def test_a_gap_after_a_reconnect_is_backfilled_with_no_duplicate_bars(fake, tmp_
     assert (filled.open, filled.high, filled.low, filled.close, filled.volume, filled.trades) \
         == (105.0, 109.5, 104.5, 109.25, 500.0, 20)
     assert again == 0
+
+
+def test_a_stop_before_the_feed_runs_is_honoured_and_nothing_connects(fake, tmp_path):
+    async def scenario():
+        desk = Desk(fake, tmp_path, ["AAPL", "BTC/USD"])
+        desk.feed.stop()
+        await asyncio.wait_for(desk.feed.run(), 10)
+        return desk
+
+    desk = asyncio.run(scenario())
+    assert desk.feed.state is FeedState.STOPPED
+    assert fake.data_connections == 0

@@ -51,6 +51,9 @@ class AlpacaHistory:
             credentials.key_id, credentials.secret, raw_data=True, url_override=url), timeout)
         self._runner = runner
 
+    def close(self) -> None:
+        self._runner.close()
+
     async def bars(self, symbols: list[str], timeframe: Timeframe, start_ns: int,
                    end_ns: int) -> dict[str, list[Bar]]:
         """Bars opening in [start, end), oldest first, per symbol."""

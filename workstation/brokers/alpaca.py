@@ -218,6 +218,22 @@ class AlpacaBroker:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    # -- for reconciliation --------------------------------------------------------------
+    def working(self) -> list[_Remote]:
+        return [r for r in self._orders.values() if not r.order.status.terminal]
+
+    def owns(self, raw: dict[str, Any]) -> bool:
+        """An order Bracket placed (from this home and account)."""
+        return self._find(raw) is not None
+
+    def adopt(self, remote: _Remote, raw: dict[str, Any]) -> None:
+        """Bring a local order to what Alpaca says of it (missed fills are booked)."""
+        self._apply(remote, raw)
+
+    def forget(self, remote: _Remote, reason: str) -> None:
+        """A working order Alpaca has never heard of: it is not working."""
+        self._reject(remote.order, reason)
+
     # -- REST work -----------------------------------------------------------------------
     async def _send(self, remote: _Remote) -> None:
         order = remote.order

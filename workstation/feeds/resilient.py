@@ -144,7 +144,7 @@ class ResilientConnection:
 
     # -- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
-        self._stopping = False
+        """Until stopped (a stop before the run starts counts) or failed for good."""
         watchdog = None
         if self._params.stale_after_s is not None:
             watchdog = asyncio.get_running_loop().create_task(self._watch())

@@ -22,6 +22,7 @@ from workstation.portfolio import Portfolio
 from workstation.risk.kill_switch import KillSwitch
 from workstation.risk.monitor import RiskMonitor
 from workstation.risk.rules import RuleStatus
+from workstation.risk.safe_mode import SafeMode
 from workstation.sessions import NEW_YORK, Session, SessionError, get_schedule
 from workstation.store.health import StoreHealth
 
@@ -58,6 +59,7 @@ class RiskGate:
         self._sessions: dict[str, Session] = {}
         self._sent: deque[int] = deque()
         self.store_health: StoreHealth | None = None  # set when a journal stores the account
+        self.safe_mode: SafeMode | None = None  # set by a live broker's reconciliation
 
     def check(self, intent: OrderIntent, state: RiskMonitor) -> Verdict:
         return self._check(intent, state, record=True)
@@ -83,6 +85,11 @@ class RiskGate:
                 return Rejected("store_unavailable", f"{health.describe()}: new entries are "
                                                      "blocked until the journal can store "
                                                      "them; exits still pass")
+            safe = self.safe_mode
+            if safe is not None and safe.active:
+                return Rejected("safe_mode", f"safe mode ({safe.reason}): new entries are "
+                                             "blocked until the differences are acknowledged; "
+                                             "exits still pass")
             if intent.source in kill.paused:
                 return Rejected("strategy_paused", f"strategy {intent.source} is paused: "
                                                    f"{kill.paused[intent.source]}")

@@ -53,6 +53,7 @@ from workstation.orders import (
 )
 from workstation.portfolio import AccountReset
 from workstation.risk.events import KillSwitchChanged, OrderBlocked, RiskLevelChanged
+from workstation.risk.safe_mode import SafeModeChanged
 from workstation.signals.events import AlertRefused, SignalChanged
 from workstation.signals.lifecycle import (
     SignalRecord,
@@ -157,7 +158,7 @@ class Journal:
         self.failures = 0
         for kind in (OrderUpdate, Fill, TradeChanged, TradeClosed, AccountReset,
                      RiskLevelChanged, KillSwitchChanged, OrderBlocked, SignalChanged,
-                     AlertRefused):
+                     AlertRefused, SafeModeChanged):
             bus.subscribe(kind, self._record, f"Journal.{kind.__name__}")
 
     @property
@@ -385,7 +386,8 @@ class Journal:
                                       event.source, self.epoch))
             elif isinstance(event, TradeChanged):
                 trade_ids[event.trade.trade_id] = None
-            elif isinstance(event, RiskLevelChanged | KillSwitchChanged | OrderBlocked):
+            elif isinstance(event, RiskLevelChanged | KillSwitchChanged | OrderBlocked
+                            | SafeModeChanged):
                 rule = getattr(event, "rule", "") or getattr(event, "scope", "")
                 rows["risk"].append((account, event.ts, type(event).__name__, rule,
                                      json.dumps(asdict(event))))

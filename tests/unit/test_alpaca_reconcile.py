@@ -1,0 +1,145 @@
+"""The engine on the Alpaca market (a fake Alpaca on 127.0.0.1): reconciliation at the
+start that matches, one that finds differences and enters safe mode (entries blocked,
+exits allowed, kept in the compliance history), and a restart that books the fill made
+while Bracket was down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from tests.fake_alpaca import FakeAlpaca, trade_msg
+from tests.fake_alpaca.helpers import credentials_for, eventually, settings_for
+from workstation.alpaca.market import AlpacaMarket, namespace_for
+from workstation.engine import Engine
+from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType
+from workstation.risk.wiring import PERMISSIVE
+from workstation.store import open_store
+
+ACCOUNT = "alpaca-paper"
+
+
+@pytest.fixture
+def fake():
+    with FakeAlpaca() as server:
+        yield server
+
+
+def engine_on(fake: FakeAlpaca, tmp_path) -> tuple[Engine, AlpacaMarket]:
+    settings = settings_for(fake, tmp_path).model_copy(update={"risk": PERMISSIVE})
+    market = AlpacaMarket(settings, credentials_for(fake), namespace_for(tmp_path, ACCOUNT))
+    engine = Engine(settings, tmp_path, market.feed, account=ACCOUNT, live=market,
+                    plugin_folders=[])
+    return engine, market
+
+
+async def prices(fake: FakeAlpaca, engine: Engine) -> None:
+    """A print for AAPL and MSFT now (the gate prices orders from the market)."""
+    await eventually(lambda: fake.subscriptions() >= {"AAPL", "MSFT"})
+    now = datetime.now(UTC)
+    await asyncio.to_thread(fake.push, [trade_msg("AAPL", 200.5, 1, now, 1),
+                                        trade_msg("MSFT", 480.0, 1, now, 2)])
+    await eventually(lambda: engine.feed.ticks >= 2)
+
+
+def test_a_fresh_account_that_matches_alpaca_trades_without_safe_mode(fake, tmp_path):
+    async def scenario():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        report = market.report()
+        update = engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 10,
+                                                  OrderType.LIMIT, limit_price=200.0))
+        await engine.broker.settled()
+        await engine.stop()
+        return report, update
+
+    report, update = asyncio.run(scenario())
+    assert report["reconciliations"] == [{
+        "when": "at the start", "matched": True, "differences": [],
+        "restored": ["0 working order(s) match Alpaca", "no positions, as at Alpaca"]}]
+    assert report["safe_mode"]["active"] is False
+    assert update.status is OrderStatus.NEW
+    assert fake.orders_with_client_id(f"{namespace_for(tmp_path, ACCOUNT)}-manual-1") == 1
+
+
+def test_a_position_and_an_order_opened_elsewhere_put_the_account_in_safe_mode(
+        fake, tmp_path):
+    fake.set_position("AAPL", 10, 230.0)
+    fake.add_order("MSFT", "sell", 5, client_order_id="phone-app-1", limit_price=500.0)
+
+    async def scenario():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        blocked = engine.router.submit(OrderIntent("manual-1", "MSFT", OrderSide.BUY, 1))
+        market.safe_mode.acknowledge("tester")
+        passed = engine.router.submit(OrderIntent("manual-2", "MSFT", OrderSide.BUY, 1))
+        await engine.broker.settled()
+        report = market.report()
+        await engine.stop()
+        return report, blocked, passed
+
+    report, blocked, passed = asyncio.run(scenario())
+    differences = [
+        "order at Alpaca that Bracket did not place: sell 5 MSFT limit (client id phone-app-1)",
+        "position AAPL: Alpaca holds 10, the journal 0"]
+    assert report["reconciliations"][0]["differences"] == differences
+    assert blocked.status is OrderStatus.REJECTED
+    assert blocked.reason == (
+        "risk: safe_mode: safe mode (reconciliation at the start found 2 difference(s) with "
+        "Alpaca): new entries are blocked until the differences are acknowledged; exits "
+        "still pass")
+    assert passed.status is OrderStatus.NEW
+    store = open_store(tmp_path / "bracket.sqlite")
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, data FROM risk_events WHERE account = :a "
+                                 "ORDER BY id"), {"a": ACCOUNT}).all()
+    store.close()
+    history = [json.loads(data) for kind, data in rows if kind == "SafeModeChanged"]
+    assert [entry["active"] for entry in history] == [True, False]
+    assert history[0]["differences"] == differences
+    assert history[1]["reason"] == ("acknowledged by tester (was: reconciliation at the start "
+                                    "found 2 difference(s) with Alpaca)")
+
+
+def test_a_restart_books_the_fill_made_while_bracket_was_down_and_enters_safe_mode(
+        fake, tmp_path):
+    cid = f"{namespace_for(tmp_path, ACCOUNT)}-manual-1"
+
+    async def first_run():
+        engine, _ = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 10,
+                                         OrderType.LIMIT, limit_price=200.0))
+        await engine.broker.settled()
+        remote = fake.order_by_client_id(cid)
+        await asyncio.to_thread(fake.fill, remote["id"], 4, 200.0)
+        await eventually(lambda: engine.portfolio.position("AAPL") == 4)
+        await engine.stop()
+        return remote
+
+    async def second_run():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        order = engine.broker.order("A-manual-1")
+        position = engine.portfolio.position("AAPL")
+        report = market.report()
+        await engine.stop()
+        return order, position, report
+
+    remote = asyncio.run(first_run())
+    fake.fill(remote["id"], 6, 199.5)  # while Bracket is down
+    order, position, report = asyncio.run(second_run())
+    assert (order.status, order.filled_qty, round(order.avg_fill_price, 6)) == (
+        OrderStatus.FILLED, 10.0, 199.7)
+    assert position == 10.0
+    assert report["reconciliations"][0]["differences"] == [
+        "order A-manual-1 (buy 10 AAPL limit 200 day) filled 6 at Alpaca while Bracket was "
+        "not watching; now filled"]
+    assert report["safe_mode"]["active"] is True

@@ -1,0 +1,124 @@
+"""The Alpaca market for the engine: a LiveClock, the Alpaca feed and broker, gap
+backfill from history, and reconciliation at the start and after every reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workstation.alpaca.credentials import Credentials
+from workstation.alpaca.history import AlpacaHistory
+from workstation.alpaca.reconcile import Reconciliation, reconcile
+from workstation.alpaca.rest import RestError, RestRunner, RestTimeout
+from workstation.bars import Timeframe
+from workstation.brokers.alpaca import AlpacaBroker
+from workstation.bus import EventBus
+from workstation.clock import Clock, LiveClock
+from workstation.config import Settings
+from workstation.feeds.alpaca import AlpacaFeed
+from workstation.feeds.backfill import GapFiller
+from workstation.feeds.base import Backpressure, FeedState
+from workstation.model import AssetClass, Instrument
+from workstation.portfolio import Portfolio
+from workstation.risk.safe_mode import SafeMode
+
+if TYPE_CHECKING:
+    from workstation.engine import Engine
+    from workstation.risk.gate import RiskGate
+
+log = logging.getLogger(__name__)
+
+CONNECT_WAIT_S = 15.0  # how long the start waits for the trade stream before reconciling
+_MINUTE = Timeframe.parse("1m")
+
+
+def namespace_for(home: Path | None, account: str) -> str:
+    """A short prefix for client order ids, one per Bracket home and account."""
+    digest = hashlib.sha256(f"{home}|{account}".encode()).hexdigest()[:8]
+    return f"bk{digest}"
+
+
+def tradable(settings: Settings) -> list[str]:
+    """The configured instruments Alpaca carries (US equities and crypto)."""
+    return [item.symbol for item in settings.instruments
+            if item.asset_class in (AssetClass.EQUITY, AssetClass.CRYPTO)]
+
+
+class AlpacaMarket:
+    def __init__(self, settings: Settings, credentials: Credentials, namespace: str) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.namespace = namespace
+        self.clock: Clock = LiveClock()
+        alpaca = settings.alpaca
+        self.history = AlpacaHistory(credentials, alpaca, RestRunner(
+            "alpaca data", alpaca.rest_timeout_s, alpaca.requests_per_minute))
+        self.safe_mode: SafeMode | None = None
+        self.broker_: AlpacaBroker | None = None
+        self.feed_: AlpacaFeed | None = None
+        self.reconciliations: list[dict[str, Any]] = []
+        self._engine: Engine | None = None
+
+    def feed(self, bus: EventBus, clock: Any, backpressure: Backpressure) -> AlpacaFeed:
+        self.feed_ = AlpacaFeed(self.credentials, self.settings.alpaca,
+                                self.settings.instrument_map(), tradable(self.settings), bus,
+                                self.clock)
+        return self.feed_
+
+    def broker(self, instruments: dict[str, Instrument], settings: Settings, bus: EventBus,
+               clock: Clock, portfolio: Portfolio) -> AlpacaBroker:
+        self.safe_mode = SafeMode(bus, clock)
+        self.broker_ = AlpacaBroker(self.credentials, settings.alpaca, instruments, bus, clock,
+                                    portfolio, namespace=self.namespace)
+        return self.broker_
+
+    def attach(self, gate: RiskGate) -> None:
+        gate.safe_mode = self.safe_mode
+
+    async def start(self, engine: Engine) -> None:
+        self._engine = engine
+        broker, feed = self.broker_, self.feed_
+        assert broker is not None and feed is not None
+        if self.settings.alpaca.backfill:
+            feed.gap_filler = GapFiller(self._minutes, engine.bars, engine.bus,
+                                        engine.instruments, engine.timeframes)
+        await broker.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CONNECT_WAIT_S
+        while broker.updates.state not in (FeedState.LIVE, FeedState.ERROR) \
+                and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        broker.updates.on_resumed = lambda: self._reconcile("after a reconnect")
+        await self._reconcile("at the start")
+
+    async def _minutes(self, symbols: list[str], start: int, end: int) -> dict[str, list]:
+        return await self.history.bars(symbols, _MINUTE, start, end)
+
+    async def _reconcile(self, when: str) -> Reconciliation | None:
+        broker, safe = self.broker_, self.safe_mode
+        assert broker is not None and safe is not None and self._engine is not None
+        try:
+            result = await reconcile(broker, self._engine.portfolio, safe, when)
+        except (RestError, RestTimeout) as exc:
+            safe.enter(f"reconciliation {when} could not run", [str(exc)])
+            self.reconciliations.append({"when": when, "error": str(exc)})
+            return None
+        self.reconciliations.append({"when": when, **result.as_dict()})
+        return result
+
+    async def stop(self) -> None:
+        if self.broker_ is not None:
+            await self.broker_.close()
+        self.history.close()
+
+    def report(self) -> dict[str, Any]:
+        safe = self.safe_mode
+        feed = self.feed_
+        return {"reconciliations": self.reconciliations,
+                "safe_mode": {"active": bool(safe and safe.active),
+                              "reason": safe.reason if safe else "",
+                              "differences": list(safe.differences) if safe else []},
+                "quarantined": dict(feed.validator.counts) if feed else {}}
