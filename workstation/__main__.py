@@ -191,6 +191,9 @@ RUN_OPTIONS: list[Option] = [
     (("--account",), {"help": "paper account to trade (default: the workstation's last one, "
                               "Paper at first; headless and smoke runs: a new account of "
                               "their own, with a market of their own)"}),
+    (("--market",), {"choices": ("sim", "alpaca"),
+                     "help": "sim (default) or alpaca: real quotes and Alpaca paper trading, "
+                             "keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY or the keyring"}),
 ]
 
 
@@ -230,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--timeframe", default=None, help="bar timeframe, e.g. 1m or 1d")
     importer.add_argument("--tz", default=None, help="time zone of naive timestamps")
     _add_options(importer, COMMON_OPTIONS, after_command=True)
+    history = commands.add_parser("history", help="download bars from Alpaca into the store")
+    history.add_argument("--symbol", action="append", default=[], help="e.g. AAPL (repeatable)")
+    history.add_argument("--timeframe", default="1m", help="1m-59m, 1h-23h or 1d (default 1m)")
+    history.add_argument("--from", dest="start", required=True, help="2024-07-01 (UTC)")
+    history.add_argument("--to", dest="end", default=None, help="default: now")
+    _add_options(history, COMMON_OPTIONS, after_command=True)
     check = commands.add_parser("check", help="check the whole database for damage (slow on "
                                               "a large file); exit 2 when it is damaged")
     _add_options(check, COMMON_OPTIONS, after_command=True)
@@ -251,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
             return _import(home, settings, args)
         if args.command == "check":
             return _check(home)
+        if args.command == "history":
+            from workstation.alpaca.cli import history
+
+            return history(home, settings, args)
         account, scratch = _account(args)
         strategies = _checked_strategies(home, settings, args.strategy)
         if args.replay is not None:
@@ -258,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.auto_approve:
             settings = settings.model_copy(update={"signals": settings.signals.model_copy(
                 update={"auto_approve": ("*",)})})
+        if args.headless and args.market == "alpaca":
+            from workstation.alpaca.cli import run_headless
+
+            return asyncio.run(run_headless(home, settings, args, strategies))
         if args.headless:
             return asyncio.run(_headless(home, settings, args, strategies, account, scratch))
         from ui.app import run_gui  # the GUI is the only Qt user; imported on demand
