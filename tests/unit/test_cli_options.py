@@ -16,7 +16,7 @@ from workstation.trade_stats import trade_stats
 # -- options before or after the subcommand (issue 10 part 6) -------------------------------
 SAMPLES = {"seconds": "5", "speed": "10", "seed": "3", "start": "2026-11-02",
            "replay": "ticks.csv", "report": "run.json", "strategy": "SMA crossover@NQ",
-           "screenshot": "shot.png", "home": "elsewhere"}
+           "screenshot": "shot.png", "home": "elsewhere", "market": "alpaca"}
 
 
 def tokens(flags: tuple[str, ...], spec: dict) -> list[str]:
