@@ -31,6 +31,7 @@ from workstation.strategies.instances import InstanceSettings
 
 if TYPE_CHECKING:
     from workstation.engine import Engine, FeedBuilder
+    from workstation.live import LiveMarket
 
 log = logging.getLogger(__name__)
 SMOKE_SECONDS = 6.0
@@ -59,7 +60,7 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: Callable[[], FeedBu
             smoke: bool = False, strategies: list[InstanceSettings] | None = None,
             screenshot: Path | None = None, seconds: float | None = None,
             report: Path | None = None, account: str | None = None,
-            scratch: bool = False) -> int:
+            scratch: bool = False, market: str | None = None) -> int:
     """``account``: the paper account to open (None: the one used last, Paper at first).
     The trader may switch accounts from the window: the engine is then started again on
     the chosen account, in the same process. ``feed_builder`` makes the feed's builder
@@ -85,10 +86,15 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: Callable[[], FeedBu
     first_paint.watch(starting)
     starting.show()
     builder: list[FeedBuilder] = []
+    live = _live_market(home, settings, market)
 
     def make_engine(name: str) -> Engine:
         from workstation.engine import Engine
 
+        if live is not None:
+            chosen = live(name)
+            return Engine(settings, home, chosen.feed, strategies=strategies, account=name,
+                          live=chosen)
         if not builder:
             builder.append(feed_builder())
         return Engine(settings, home, builder[0], demo=demo, strategies=strategies,
@@ -105,6 +111,37 @@ def run_gui(home: Path, settings: Settings, *, feed_builder: Callable[[], FeedBu
         starting.close()
         starting.deleteLater()
         logging.getLogger().removeHandler(log_buffer)
+
+
+def _live_market(home: Path, settings: Settings, market: str | None
+                 ) -> Callable[[str], LiveMarket] | None:
+    """The Alpaca market when asked for (``--market``, else the Connections dialog's choice
+    for the next start); the simulated one when it cannot start, saying why in the log.
+    Live money needs LIVE typed at every start."""
+    if market is None:
+        from PySide6.QtCore import QSettings
+
+        from ui.startup import LAYOUT_FILE
+
+        market = str(QSettings(str(home / LAYOUT_FILE), QSettings.Format.IniFormat).value(
+            "session/market", "sim"))
+    if market != "alpaca":
+        return None
+    from workstation.alpaca.cli import market_factory
+    from workstation.config import ConfigError
+
+    try:
+        factory = market_factory(home, settings)
+    except ConfigError as exc:
+        log.error("the Alpaca market cannot start (%s); trading the simulated market", exc)
+        return None
+    if not settings.alpaca.paper:
+        from ui.dialogs.connections import confirm_live
+
+        if not confirm_live():
+            log.warning("live trading not confirmed; trading the simulated market")
+            return None
+    return factory
 
 
 async def _painted(first_paint: FirstPaint) -> None:

@@ -336,6 +336,13 @@ class MainWindow(QMainWindow):
     # -- actions ----------------------------------------------------------------------
     def _register_actions(self) -> None:
         add = self.actions.add
+        add(ActionSpec("connections", "&Connections…", "&File",
+                       tip="Alpaca keys (kept in the OS keyring), paper or live, data feed"),
+            self.open_connections)
+        if self.engine.live is not None:
+            add(ActionSpec("acknowledge_safe_mode", "Acknowledge &reconciliation…", "&Trade",
+                           tip="Review what reconciliation found and allow entries again"),
+                self.acknowledge_safe_mode)
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         for key, (dock_id, title) in enumerate(PANELS, start=1):
             self.actions.add_existing("&View", self.docks[dock_id].toggleViewAction())
@@ -674,6 +681,34 @@ class MainWindow(QMainWindow):
         index = (frames.index(self.chart.timeframe) + step) % len(frames)
         self.show_series(self.chart.symbol, frames[index])
 
+    def open_connections(self) -> None:
+        """Alpaca keys and a test; the market choice applies at the next start."""
+        from ui.dialogs.connections import ConnectionsDialog  # loads alpaca-py on demand
+
+        market = "alpaca" if self.engine.live is not None else "sim"
+        dialog = ConnectionsDialog(self.engine.settings.alpaca, self, market=market)
+        dialog.market_chosen.connect(self._choose_market)
+        dialog.open()
+
+    def _choose_market(self, market: str) -> None:
+        self._settings.setValue("session/market", market)
+        self.notify(f"Market for the next start: {'Alpaca' if market == 'alpaca' else 'Simulated'}"
+                    " (or start with --market)")
+
+    def acknowledge_safe_mode(self) -> None:
+        live = self.engine.live
+        safe = live.safe_mode if live is not None else None
+        if safe is None or not safe.active:
+            self.notify("Not in safe mode: nothing to acknowledge")
+            return
+        answer = QMessageBox.question(
+            self, "Acknowledge reconciliation",
+            f"{safe.reason}:\n\n" + "\n".join(f"• {d}" for d in safe.differences)
+            + "\n\nAllow new entries again?")
+        if answer == QMessageBox.StandardButton.Yes:
+            safe.acknowledge("user")
+            self.notify("Safe mode off: new entries allowed")
+
     def _about(self) -> None:
         QMessageBox.about(self, "About Bracket",
                           "Bracket trader workstation.\nPaper trading on a simulated market "
@@ -692,9 +727,20 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         status.setObjectName("statusBar")
         market = "REPLAY" if isinstance(self.engine.feed, ReplayFeed) else "SIM"
+        live = self.engine.live
+        if live is not None:
+            market = "ALPACA"
         self.badge = QLabel(f"PAPER · {market} · {self.engine.account}", self)
         self.badge.setObjectName("badgePaper")
         self.badge.setToolTip("Paper trading on the simulated market: no real orders")
+        if live is not None:
+            self.badge.setToolTip("Alpaca paper trading: real quotes, paper orders")
+        if live is not None and not live.paper:
+            self.badge.setText(f"LIVE MONEY · ALPACA · {self.engine.account}")
+            self.badge.setObjectName("badgeLive")
+            self.badge.setStyleSheet(f"background: {DOWN.name()}; color: white; "
+                                     "font-weight: bold; padding: 0 6px")
+            self.badge.setToolTip("Orders go to Alpaca with real money")
         self.feed_label = QLabel(self)
         self.feed_label.setObjectName("feedState")
         self.clock_label = QLabel(self)
@@ -753,8 +799,12 @@ class MainWindow(QMainWindow):
         engine = self.engine
         state = engine.feed.state
         color = _STATE_COLORS.get(state, MUTED).name()
+        describe = getattr(engine.feed, "describe", None)
+        said = html.escape(describe() if describe is not None else str(state))
+        if engine.live is not None and engine.live.status_text():
+            said += " · " + html.escape(engine.live.status_text())
         self.feed_label.setText(f"<span style='color:{color}'>●</span> "
-                                f"{engine.feed.name} feed: {state}")
+                                f"{engine.feed.name} feed: {said}")
         sim = ns_to_datetime(engine.clock.now_ns()).astimezone(DISPLAY_ZONE)
         local = datetime.now().astimezone()
         self.clock_label.setText(f"Exchange {sim:%a %Y-%m-%d %H:%M:%S} ET   "

@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_gui(home, settings, feed_builder=lambda: _feed_builder(home, settings, args),
                        demo=_demo(args), smoke=args.smoke, strategies=strategies,
                        screenshot=args.screenshot, seconds=args.seconds, report=args.report,
-                       account=account, scratch=scratch)
+                       account=account, scratch=scratch, market=args.market)
     except _refusals() as exc:
         print(f"bracket: {exc}", file=sys.stderr)
         return 2

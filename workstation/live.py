@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 class LiveMarket(Protocol):
     clock: Clock
+    safe_mode: Any  # a SafeMode once the broker is built
+    paper: bool
 
     def feed(self, bus: EventBus, clock: Any, backpressure: Backpressure) -> DataFeed: ...
 
@@ -34,3 +36,5 @@ class LiveMarket(Protocol):
     async def stop(self) -> None: ...
 
     def report(self) -> dict[str, Any]: ...
+
+    def status_text(self) -> str: ...

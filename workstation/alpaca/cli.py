@@ -9,6 +9,7 @@ import contextlib
 import json
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,12 @@ def credentials(settings: AlpacaSettings) -> Credentials:
         return load_credentials(settings.paper)
     except CredentialsError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def market_factory(home: Path, settings: Settings) -> Callable[[str], AlpacaMarket]:
+    """For the workstation: an Alpaca market per account (keys are read now)."""
+    keys = credentials(settings.alpaca)
+    return lambda account: AlpacaMarket(settings, keys, namespace_for(home, account))
 
 
 async def run_headless(home: Path, settings: Settings, args: argparse.Namespace,

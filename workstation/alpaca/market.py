@@ -114,6 +114,23 @@ class AlpacaMarket:
             await self.broker_.close()
         self.history.close()
 
+    @property
+    def paper(self) -> bool:
+        return self.settings.alpaca.paper
+
+    def status_text(self) -> str:
+        """The broker's side for the status bar: the trade stream, and safe mode."""
+        broker, safe = self.broker_, self.safe_mode
+        parts = []
+        if broker is not None:
+            updates = broker.updates
+            parts.append(f"broker: {updates.state}"
+                         + (f" ({updates.detail})" if updates.detail else ""))
+        if safe is not None and safe.active:
+            parts.append(f"SAFE MODE: entries blocked ({len(safe.differences)} "
+                         "difference(s) to acknowledge)")
+        return " · ".join(parts)
+
     def report(self) -> dict[str, Any]:
         safe = self.safe_mode
         feed = self.feed_

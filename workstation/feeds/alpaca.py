@@ -91,6 +91,14 @@ class AlpacaFeed:
             states.discard(FeedState.IDLE)  # a connection with nothing to do
         return min(states, key=_SEVERITY.index)
 
+    def describe(self) -> str:
+        """For the status bar: the worst connection's state and why, and the quarantine."""
+        state = self.state
+        worst = next((s for s in self.streams if s.state is state), self.stocks)
+        text = f"{state}: {worst.detail}" if worst.detail else str(state)
+        total = self.validator.total
+        return f"{text} · {total:,} quarantined" if total else text
+
     @property
     def streams(self) -> tuple[MarketStream, MarketStream]:
         return self.stocks, self.crypto

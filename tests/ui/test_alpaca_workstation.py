@@ -1,0 +1,87 @@
+"""The workstation on the Alpaca market (a fake Alpaca on 127.0.0.1): the badge and the
+status bar say where orders go and how the connections are, safe mode is shown, and
+acknowledging it (confirmed) lets entries through again."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+import shiboken6
+from PySide6.QtWidgets import QMessageBox
+
+from tests.fake_alpaca import FakeAlpaca, trade_msg
+from tests.fake_alpaca.helpers import credentials_for, settings_for
+from ui.bridge import EngineBridge, LogBuffer
+from ui.main_window import MainWindow
+from workstation.alpaca.market import AlpacaMarket, namespace_for
+from workstation.engine import Engine
+
+ACCOUNT = "alpaca-paper"
+
+
+@pytest.fixture
+def fake():
+    with FakeAlpaca() as server:
+        yield server
+
+
+@pytest.fixture
+def alpaca_window(tmp_path, qtbot, run, fake):
+    windows: list[MainWindow] = []
+
+    def _open() -> MainWindow:
+        settings = settings_for(fake, tmp_path)
+        market = AlpacaMarket(settings, credentials_for(fake), namespace_for(tmp_path, ACCOUNT))
+        engine = Engine(settings, tmp_path, market.feed, account=ACCOUNT, live=market,
+                        plugin_folders=[])
+        bridge = EngineBridge(engine, LogBuffer())
+        window = MainWindow(engine, bridge, tmp_path)
+        qtbot.addWidget(window)
+        run(engine.start())
+        bridge.start()
+        window.show()
+        windows.append(window)
+        return window
+
+    yield _open
+    for window in windows:
+        if shiboken6.isValid(window) and window.isVisible():
+            window.close()
+        run(window.engine.stop())
+
+
+def test_the_status_bar_shows_the_alpaca_market_and_its_connections(
+        alpaca_window, qtbot, fake, tmp_path):
+    window = alpaca_window()
+    qtbot.waitUntil(lambda: fake.subscriptions() >= {"AAPL", "MSFT"}, timeout=10_000)
+    fake.push([trade_msg("AAPL", 231.25, 100, datetime.now(UTC), 1)])
+    qtbot.waitUntil(lambda: window.engine.feed.ticks == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: "alpaca feed: live" in window.feed_label.text(), timeout=5_000)
+    assert window.badge.text() == f"PAPER · ALPACA · {ACCOUNT}"
+    assert "broker: live" in window.feed_label.text()
+    if os.environ.get("BRACKET_SCREENSHOTS"):
+        window.grab().save(str(tmp_path / "alpaca_workstation.png"))
+
+
+def test_safe_mode_is_shown_and_acknowledged_with_a_confirmation(
+        alpaca_window, qtbot, fake, monkeypatch):
+    fake.set_position("AAPL", 10, 230.0)
+    window = alpaca_window()
+    live = window.engine.live
+    assert live.safe_mode.active
+    qtbot.waitUntil(lambda: "SAFE MODE: entries blocked (1 difference(s) to acknowledge)"
+                    in window.feed_label.text(), timeout=5_000)
+    asked: list[str] = []
+
+    def answer(parent, title, text, *args):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.actions["acknowledge_safe_mode"].trigger()
+    assert asked == ["reconciliation at the start found 1 difference(s) with Alpaca:\n\n"
+                     "• position AAPL: Alpaca holds 10, the journal 0\n\n"
+                     "Allow new entries again?"]
+    assert not live.safe_mode.active
