@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from tests.fake_alpaca import FakeAlpaca, trade_msg
 from tests.fake_alpaca.helpers import credentials_for, eventually, settings_for
 from workstation.alpaca.market import AlpacaMarket, namespace_for
 from workstation.engine import Engine
+from workstation.model import Bar
 from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType
 from workstation.risk.wiring import PERMISSIVE
 from workstation.store import open_store
@@ -143,3 +144,44 @@ def test_a_restart_books_the_fill_made_while_bracket_was_down_and_enters_safe_mo
         "order A-manual-1 (buy 10 AAPL limit 200 day) filled 6 at Alpaca while Bracket was "
         "not watching; now filled"]
     assert report["safe_mode"]["active"] is True
+
+
+def test_recent_history_is_loaded_from_alpaca_stored_and_charted_but_not_published(
+        fake, tmp_path):
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    first = now - timedelta(hours=2) - timedelta(minutes=(now.minute % 5))  # a 5m boundary
+    fake.bars["BTC/USD"] = [
+        {"t": (first + timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
+         "o": 95_000.0 + i, "h": 95_010.0 + i, "l": 94_990.0 + i, "c": 95_005.0 + i,
+         "v": 1.5, "n": 3, "vw": 95_000.0} for i in range(10)]
+
+    async def run_once():
+        engine, _ = engine_on(fake, tmp_path)
+        published = []
+        engine.bus.subscribe(Bar, published.append)
+        await engine.start()
+        one = engine.bars.history("BTC/USD", "1m")
+        five = engine.bars.history("BTC/USD", "5m")
+        await engine.stop()
+        return one, five, published
+
+    one, five, published = asyncio.run(run_once())
+    assert [b.ts for b in one] == [ns(first + timedelta(minutes=i)) for i in range(10)]
+    assert [(b.ts, b.open, b.high, b.low, b.close, b.volume, b.trades) for b in five] == [
+        (ns(first), 95_000.0, 95_014.0, 94_990.0, 95_009.0, 7.5, 15),
+        (ns(first + timedelta(minutes=5)), 95_005.0, 95_019.0, 94_995.0, 95_014.0, 7.5, 15)]
+    assert published == []
+    store = open_store(tmp_path / "bracket.sqlite")
+    stored = len(store.load_bars("BTC/USD", "1m"))
+    store.close()
+    assert stored == 10
+    requests_before = len(fake.bar_requests)
+    one_again, _, _ = asyncio.run(run_once())  # the next start asks only for what is new
+    assert [b.ts for b in one_again] == [b.ts for b in one]
+    (asked,) = [r for r in fake.bar_requests[requests_before:] if r["symbols"] == "BTC/USD"]
+    assert asked["start"].startswith((first + timedelta(minutes=10)).strftime(
+        "%Y-%m-%dT%H:%M"))
+
+
+def ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000_000

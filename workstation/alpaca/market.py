@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,10 @@ from workstation.config import Settings
 from workstation.feeds.alpaca import AlpacaFeed
 from workstation.feeds.backfill import GapFiller
 from workstation.feeds.base import Backpressure, FeedState
-from workstation.model import AssetClass, Instrument
+from workstation.model import NS_PER_SECOND, AssetClass, Bar, Instrument
 from workstation.portfolio import Portfolio
 from workstation.risk.safe_mode import SafeMode
+from workstation.store.database import bar_row
 
 if TYPE_CHECKING:
     from workstation.engine import Engine
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HISTORY_DAYS = 1  # a first start loads this much history per symbol
+DAY_NS = 86_400 * NS_PER_SECOND
+MINUTE_NS = 60 * NS_PER_SECOND
 CONNECT_WAIT_S = 15.0  # how long the start waits for the trade stream before reconciling
 _MINUTE = Timeframe.parse("1m")
 
@@ -93,6 +98,50 @@ class AlpacaMarket:
             await asyncio.sleep(0.02)
         broker.updates.on_resumed = lambda: self._reconcile("after a reconnect")
         await self._reconcile("at the start")
+
+    async def load_history(self, engine: Engine) -> None:
+        """The bars missing since the last stored ones (at most HISTORY_DAYS), from 1-minute
+        bars rolled up into every time frame of a minute or more: stored, and seeded into
+        the charts (not published: strategies must not take them for live bars)."""
+        store, writer = engine.store, engine.writer
+        symbols = tradable(self.settings)
+        if store is None or writer is None or not symbols:
+            return
+        now = time.time_ns()
+        frames = [tf for tf in (Timeframe.parse(t) for t in engine.timeframes)
+                  if tf.kind == "time" and tf.size % 60 == 0]
+        if not frames:
+            return
+        since: dict[tuple[str, str], int] = {}
+        for symbol in symbols:
+            for frame in frames:
+                stored = engine.bars.history(symbol, frame.label)
+                since[(symbol, frame.label)] = stored[-1].end if stored else \
+                    now - HISTORY_DAYS * DAY_NS
+        found: list[Bar] = []
+        for symbol in symbols:
+            instrument = engine.instruments.get(symbol)
+            if instrument is None:
+                continue
+            start = min(since[(symbol, frame.label)] for frame in frames)
+            try:
+                minutes = await self._minutes([symbol], start - start % MINUTE_NS, now)
+            except (RestError, RestTimeout) as exc:
+                log.warning("history of %s from Alpaca not loaded: %s", symbol, exc)
+                continue
+            rows = minutes.get(symbol, [])
+            for frame in frames:
+                first = since[(symbol, frame.label)]
+                found.extend(bar for bar in GapFiller.roll_up(instrument, frame, rows)
+                             if bar.ts >= first and bar.end <= now)
+        if not found:
+            return
+        found.sort(key=lambda bar: bar.ts)
+        rows_out = [bar_row(bar) for bar in found]
+        await writer.call(lambda: store.write([], rows_out))
+        engine.bars.seed_history(found)
+        log.info("loaded %d bar(s) of history from Alpaca for %s", len(found),
+                 ", ".join(sorted({bar.symbol for bar in found})))
 
     async def _minutes(self, symbols: list[str], start: int, end: int) -> dict[str, list]:
         return await self.history.bars(symbols, _MINUTE, start, end)

@@ -47,7 +47,7 @@ class GapFiller:
             rows = [b for b in minutes.get(symbol, []) if since_ns <= b.ts and
                     b.ts + MINUTE_NS <= until_ns]
             for timeframe in self._timeframes:
-                for bar in self._roll_up(self._instruments[symbol], timeframe, rows):
+                for bar in self.roll_up(self._instruments[symbol], timeframe, rows):
                     if bar.ts >= since_ns and bar.end <= until_ns and self._missing(bar):
                         self._bus.publish(bar)
                         count += 1
@@ -65,7 +65,7 @@ class GapFiller:
         return forming is None or not (forming.ts < bar.end and bar.ts < forming.end)
 
     @staticmethod
-    def _roll_up(instrument: Instrument, timeframe: Timeframe, minutes: list[Bar]) -> list[Bar]:
+    def roll_up(instrument: Instrument, timeframe: Timeframe, minutes: list[Bar]) -> list[Bar]:
         """Minute bars into complete session-aligned buckets of ``timeframe``."""
         schedule = get_schedule(instrument.schedule)
         interval = timeframe.interval_ns
