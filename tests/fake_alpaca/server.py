@@ -440,6 +440,14 @@ class FakeAlpaca:
                 self.trade_clients.remove(ws)
         return ws
 
+    def drop_trade_clients(self) -> None:
+        """Close every trade-update connection."""
+        async def drop() -> None:
+            for ws in list(self.trade_clients):
+                await ws.close(code=1011)
+
+        self.call(drop())
+
     def trade_stream_clients(self) -> int:
         return self.run(lambda: len(self.trade_clients))
 

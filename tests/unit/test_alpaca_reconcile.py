@@ -185,3 +185,32 @@ def test_recent_history_is_loaded_from_alpaca_stored_and_charted_but_not_publish
 
 def ns(moment: datetime) -> int:
     return int(moment.timestamp()) * 1_000_000_000
+
+
+def test_a_fill_missed_while_the_trade_stream_was_down_is_booked_on_reconnect(fake, tmp_path):
+    cid = f"{namespace_for(tmp_path, ACCOUNT)}-manual-1"
+
+    async def scenario():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 10,
+                                         OrderType.LIMIT, limit_price=200.0))
+        await engine.broker.settled()
+        await asyncio.to_thread(fake.drop_trade_clients)
+        await eventually(lambda: fake.trade_stream_clients() == 0)
+        remote = fake.order_by_client_id(cid)
+        await asyncio.to_thread(fake.fill, remote["id"], 10, 199.0)  # nobody listening
+        await eventually(lambda: len(market.reconciliations) == 2)
+        order = engine.broker.order("A-manual-1")
+        position = engine.portfolio.position("AAPL")
+        await engine.stop()
+        return market, order, position
+
+    market, order, position = asyncio.run(scenario())
+    assert market.reconciliations[1]["when"] == "after a reconnect"
+    assert market.reconciliations[1]["differences"] == [
+        "order A-manual-1 (buy 10 AAPL limit 200 day) filled 10 at Alpaca while Bracket was "
+        "not watching; now filled"]
+    assert (order.status, order.filled_qty, position) == (OrderStatus.FILLED, 10.0, 10.0)
+    assert market.safe_mode.active
