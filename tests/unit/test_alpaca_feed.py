@@ -335,3 +335,25 @@ def test_a_stop_before_the_feed_runs_is_honoured_and_nothing_connects(fake, tmp_
     desk = asyncio.run(scenario())
     assert desk.feed.state is FeedState.STOPPED
     assert fake.data_connections == 0
+
+
+def test_a_malformed_message_is_quarantined_and_the_stream_goes_on(fake, tmp_path):
+    async def scenario():
+        desk = Desk(fake, tmp_path, ["AAPL"])
+        await desk.start({"AAPL"})
+        broken = trade_msg("AAPL", 100.0, 1, T0, 1)
+        broken["p"] = "a hundred"
+        missing = trade_msg("AAPL", 100.0, 1, T0, 2)
+        del missing["s"]
+        await desk.push([broken, missing, trade_msg("AAPL", 100.5, 2, T0, 3)])
+        await eventually(lambda: desk.feed.ticks == 1)
+        await desk.stop()
+        return desk
+
+    desk = asyncio.run(scenario())
+    assert [(q.reason, q.detail) for q in desk.of(TickQuarantined)] == [
+        ("malformed", "malformed trade (ValueError: could not convert string to float: "
+                      "'a hundred')"),
+        ("malformed", "malformed trade (KeyError: 's')")]
+    assert desk.of(Tick) == [Tick("AAPL", ns(T0), 100.5, 2.0, 0)]
+    assert fake.data_connections == 1  # no reconnect

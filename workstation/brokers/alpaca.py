@@ -311,6 +311,7 @@ class AlpacaBroker:
             return
         remote.replacing += 1
         new_cid = f"{remote.remote_cid}-r{remote.replacing}"
+        self._by_remote_cid[new_cid] = order.order_id  # its events may beat the answer
         request = ReplaceOrderRequest(qty=None if qty is None else int(qty),
                                       limit_price=limit, stop_price=stop,
                                       client_order_id=new_cid)
@@ -327,7 +328,6 @@ class AlpacaBroker:
             if value is not None:
                 changes.append(f"{name.split('_')[0]} {getattr(order, name)} -> {value}")
                 setattr(order, name, value)
-        self._by_remote_cid[new_cid] = order.order_id
         remote.remote_id = str(raw["id"])
         self._by_remote_id[remote.remote_id] = order.order_id
         self._note(order, "modified: " + ", ".join(changes))
@@ -643,7 +643,10 @@ class TradeUpdates(ResilientConnection):
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         self.heard += 1
-        self._broker.on_trade_update(message.get("data") or {})
+        try:
+            self._broker.on_trade_update(message.get("data") or {})
+        except Exception:  # one bad event must not drop the connection
+            log.exception("a trade update could not be applied: %s", str(message)[:500])
 
     @property
     def live(self) -> bool:

@@ -39,6 +39,7 @@ from workstation.feeds.resilient import (
 from workstation.feeds.validation import TickValidator
 from workstation.model import Instrument, Quote, Side, Tick
 from workstation.sessions import get_schedule
+from workstation.text import storable
 
 log = logging.getLogger(__name__)
 
@@ -254,10 +255,14 @@ class MarketStream(ResilientConnection):
     # -- messages (the hot path) -------------------------------------------------------
     async def _on_trade(self, msg: dict[str, Any]) -> None:
         self.heard += 1
-        stamp = msg["t"]
-        ts = stamp.seconds * 1_000_000_000 + stamp.nanoseconds
-        symbol, price, size = msg["S"], msg["p"], msg["s"]
         feed = self._feed
+        try:
+            stamp = msg["t"]
+            ts = stamp.seconds * 1_000_000_000 + stamp.nanoseconds
+            symbol, price, size = msg["S"], float(msg["p"]), float(msg["s"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._malformed("trade", msg, exc)
+            return
         reason, detail = feed.validator.trade(symbol, ts, price, size, msg.get("i"))
         if reason:
             self._publish(feed.validator.count(symbol, ts, reason, detail))
@@ -265,19 +270,30 @@ class MarketStream(ResilientConnection):
         if ts > self.last_ts:
             self.last_ts = ts
         feed.ticks += 1
-        self._publish(Tick(symbol, ts, float(price), float(size), Side.UNKNOWN))
+        self._publish(Tick(symbol, ts, price, size, Side.UNKNOWN))
 
     async def _on_quote(self, msg: dict[str, Any]) -> None:
         self.heard += 1
-        stamp = msg["t"]
-        ts = stamp.seconds * 1_000_000_000 + stamp.nanoseconds
-        symbol = msg["S"]
-        bid, ask, bid_size, ask_size = msg["bp"], msg["ap"], msg["bs"], msg["as"]
         feed = self._feed
+        try:
+            stamp = msg["t"]
+            ts = stamp.seconds * 1_000_000_000 + stamp.nanoseconds
+            symbol = msg["S"]
+            bid, ask = float(msg["bp"]), float(msg["ap"])
+            bid_size, ask_size = float(msg["bs"]), float(msg["as"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self._malformed("quote", msg, exc)
+            return
         reason, detail = feed.validator.quote(bid, ask, bid_size, ask_size)
         if reason:
             self._publish(feed.validator.count(symbol, ts, reason, detail))
             return
         feed.quotes += 1
-        self._publish(Quote(symbol, ts, float(bid), float(ask), float(bid_size),
-                            float(ask_size)))
+        self._publish(Quote(symbol, ts, bid, ask, bid_size, ask_size))
+
+    def _malformed(self, kind: str, msg: dict[str, Any], exc: Exception) -> None:
+        """A message the feed cannot read is quarantined like a bad print, never fatal."""
+        symbol = str(msg.get("S", "?")) if isinstance(msg, dict) else "?"
+        detail = f"malformed {kind} ({type(exc).__name__}: {exc})"
+        self._publish(self._feed.validator.count(storable(symbol), self._clock.now_ns(),
+                                                 "malformed", storable(detail)))
