@@ -19,12 +19,13 @@ def fake():
         yield server
 
 
-def bracket(home, *args, keys: FakeAlpaca | None = None) -> subprocess.CompletedProcess:
+def bracket(home, *args, keys: FakeAlpaca | None = None,
+            secret: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if k not in ("BRACKET_HOME", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY")}
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # no desktop session
     if keys is not None:
-        env.update(APCA_API_KEY_ID=keys.key, APCA_API_SECRET_KEY=keys.secret)
+        env.update(APCA_API_KEY_ID=keys.key, APCA_API_SECRET_KEY=secret or keys.secret)
     return subprocess.run([sys.executable, "-m", "workstation", "--home", str(home), *args],
                           env=env, capture_output=True, text=True, timeout=120)
 
@@ -79,3 +80,16 @@ def test_history_refuses_a_timeframe_alpaca_does_not_have(fake, tmp_path):
     assert result.returncode == 2
     assert result.stderr == ("bracket: --timeframe: Alpaca has no 5s bars; use minutes "
                              "(1m-59m), hours (1h-23h) or 1d\n")
+
+
+def test_refused_keys_end_a_headless_run_with_the_reason(fake, tmp_path):
+    (tmp_path / "settings.toml").write_text(f"[alpaca]\n{fake.settings_toml()}",
+                                            encoding="utf-8")
+    wrong = "not-the-secret-1234"
+    result = bracket(tmp_path, "run", "--headless", "--market", "alpaca", "--seconds", "60",
+                     keys=fake, secret=wrong)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "bracket: the Alpaca feed stopped: error: failed: Alpaca refused the connection "
+        "(auth failed); check the keys in File > Connections")
+    assert wrong not in result.stderr

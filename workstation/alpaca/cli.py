@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from workstation.alpaca.rest import RestError, RestRunner, RestTimeout
 from workstation.alpaca.settings import AlpacaSettings
 from workstation.bars import Timeframe
 from workstation.config import DATABASE_FILE, ConfigError, Settings
+from workstation.feeds.base import FeedState
 from workstation.model import datetime_to_ns, ns_to_datetime
 from workstation.strategies.instances import InstanceSettings
 
@@ -78,6 +80,10 @@ async def run_headless(home: Path, settings: Settings, args: argparse.Namespace,
                    safe_mode=report["alpaca"]["safe_mode"]["active"])
     summary.update(trade_stats(report["trades"]))
     print(json.dumps(summary))
+    feed = market.feed_
+    if feed is not None and feed.state is FeedState.ERROR:
+        print(f"bracket: the Alpaca feed stopped: {feed.describe()}", file=sys.stderr)
+        return 1
     return 0
 
 
