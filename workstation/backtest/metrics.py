@@ -48,7 +48,9 @@ Undefined figures
     Every figure is a finite float, an int, or None: None where a figure is undefined
     (no trades, fewer than two days for a standard deviation, zero dispersion, no losing
     day for Sortino, no losing trade for profit factor, no drawdown for Calmar), where
-    empyrical would give NaN or inf.
+    empyrical would give NaN or inf. A standard deviation under 1e-12 of the largest
+    absolute daily return is float noise around a constant return and counts as zero
+    (empyrical divides by it and reports a Sharpe near 1e15).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ PERIODS_PER_YEAR = 252
 NEW_YORK = "America/New_York"
 DAY_ROLL_HOUR = 17  # workstation.portfolio.DAY_ROLL, on the New York wall clock
 R_EDGE_TOLERANCE = 1e-9  # an R this close below a histogram edge counts as on it
+NOISE_FLOOR = 1e-12  # a standard deviation below this fraction of the largest |return| is 0
 
 METRICS: dict[str, tuple[str, str]] = {
     "net_profit": ("Net profit", "money"),
@@ -133,18 +136,20 @@ def daily_returns(day_closes: pd.Series, starting_cash: float) -> pd.Series:
 
 
 # -- returns-based figures (empyrical's conventions) ----------------------------------------
+def _std(returns: np.ndarray) -> float:
+    """The sample standard deviation; 0 when it is only float noise around a constant return
+    (+1 % every day computed from equities), where a ratio over it would be about 1e15."""
+    std = float(np.std(returns, ddof=1))
+    return 0.0 if std <= NOISE_FLOOR * float(np.max(np.abs(returns))) else std
+
+
 def _annual_volatility(returns: np.ndarray) -> float | None:
-    if len(returns) < 2:
-        return None
-    if returns.max() == returns.min():
-        return 0.0  # empyrical may leave a 1e-18 residue of the mean here
-    return float(np.std(returns, ddof=1) * math.sqrt(PERIODS_PER_YEAR))
+    return _std(returns) * math.sqrt(PERIODS_PER_YEAR) if len(returns) >= 2 else None
 
 
 def _sharpe(returns: np.ndarray) -> float | None:
-    if len(returns) < 2 or returns.max() == returns.min():
-        return None
-    return float(np.mean(returns) / np.std(returns, ddof=1) * math.sqrt(PERIODS_PER_YEAR))
+    std = _std(returns) if len(returns) >= 2 else 0.0
+    return float(np.mean(returns)) / std * math.sqrt(PERIODS_PER_YEAR) if std else None
 
 
 def _sortino(returns: np.ndarray) -> float | None:
