@@ -319,8 +319,9 @@ def test_trading_days_agree_with_the_paper_accounts_day_roll_across_dst_changes(
     closes = trading_day_closes(pd.Series(np.arange(len(times), dtype=float), index=times))
     by_roll: dict[str, float] = {}
     for value, ts in enumerate(times.as_unit("ns").asi8):
-        # the first roll at or after the bar's close ends its day
-        roll = pd.Timestamp(next_day_roll(int(ts) - 1), tz="UTC").tz_convert(NEW_YORK)
+        # the first roll at or after the bar's close ends its day (a millisecond before the
+        # close: next_day_roll converts through float seconds, which cannot hold 1 ns)
+        roll = pd.Timestamp(next_day_roll(int(ts) - 1_000_000), tz="UTC").tz_convert(NEW_YORK)
         by_roll[roll.date().isoformat()] = float(value)
     assert dict(zip(days(closes), closes.tolist(), strict=True)) == by_roll
 
