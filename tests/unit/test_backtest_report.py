@@ -90,7 +90,7 @@ def test_html_report_lists_every_trade_and_what_was_tested(tmp_path):
     assert "0123456789ab…" in page  # the hash's first 12 characters
     assert "<th>fast</th><td>10</td>" in page and "<th>slow</th><td>30</td>" in page
     assert "sim: 2026-01-05 14:59:00 to 2026-01-05 21:00:00 UTC" in page
-    assert "<th>starting_cash</th><td>100000.0</td>" in page
+    assert "<th>Starting cash</th><td>100000.0</td>" in page
     assert '<span class="pos">401.60</span>' in page  # T-1's net: 410 - 8.4
     assert '<span class="neg">-254.20</span>' in page  # T-2's net: -250 - 4.2
     for key, (label, _) in METRICS.items():

@@ -349,7 +349,8 @@ def _tested_html(run: BacktestRun) -> str:
              '<table class="facts"><tr><th colspan="2">Parameters</th></tr>'
              f"{_rows(sorted(run.params.items())) or '<tr><td>none</td></tr>'}</table>",
              '<table class="facts"><tr><th colspan="2">Settings</th></tr>'
-             f"{_rows(settings.items())}</table>"]
+             f"{_rows((k.replace('_', ' ').capitalize(), v) for k, v in settings.items())}"
+             "</table>"]
     if run.problems:
         items = "".join(f"<li>{_e(p)}</li>" for p in run.problems)
         parts.append(f'<div class="problems"><strong>Problems</strong><ul>{items}</ul></div>')
