@@ -109,10 +109,13 @@ class Engine:
                  *, timeframes: list[str] | None = None, demo: bool = False,
                  plugin_folders: list[Path] | None = None,
                  strategies: list[InstanceSettings] | None = None,
-                 account: str = DEFAULT_ACCOUNT, scratch: bool = False) -> None:
+                 account: str = DEFAULT_ACCOUNT, scratch: bool = False,
+                 bars_from_feed: bool = False) -> None:
         """``account``: the paper account traded. ``scratch``: a run with a market of its
         own (seeded headless and smoke runs): it neither continues nor stores the home's
-        simulated market data, so the same seed gives the same records on any home."""
+        simulated market data, so the same seed gives the same records on any home.
+        ``bars_from_feed``: the feed publishes closed bars (a bar backtest), none are built
+        from ticks."""
         self.settings = settings
         self.account = account
         self.scratch = scratch
@@ -120,7 +123,7 @@ class Engine:
         self.bus = EventBus()
         self.clock = SimClock()
         self.market = MarketState(self.bus)
-        self.bars = BarEngine(self.bus, self.clock)
+        self.bars = BarEngine(self.bus, self.clock, from_ticks=not bars_from_feed)
         self.timeframes = timeframes if timeframes is not None else list(settings.timeframes)
         for instrument in self.instruments.values():
             for timeframe in self.timeframes:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from workstation.bus import EventBus
 from workstation.clock import Clock
-from workstation.model import NS_PER_SECOND, Instrument, Tick
+from workstation.model import NS_PER_SECOND, Instrument, MarketBar, Tick
 from workstation.orders import (
     Fill,
     OrderIntent,
@@ -190,6 +190,7 @@ class TradeTracker:
         bus.subscribe(OrderUpdate, self.on_order, "TradeTracker.on_order")
         bus.subscribe(Fill, self.on_fill, "TradeTracker.on_fill")
         bus.subscribe(Tick, self.on_tick, "TradeTracker.on_tick")
+        bus.subscribe(MarketBar, self.on_market_bar, "TradeTracker.on_market_bar")
 
     def active(self) -> list[ActiveTrade]:
         return list(self._active.values())
@@ -425,6 +426,22 @@ class TradeTracker:
             return
         for trade in list(trades):
             self._mark(trade, tick)
+
+    def on_market_bar(self, bar: MarketBar) -> None:
+        """A bar backtest's market data: a trade's excursions reach the bar's extremes (only
+        its close for a trade opened inside the bar: the range may predate the entry)."""
+        trades = self._by_symbol.get(bar.symbol)
+        if not trades:
+            return
+        for trade in list(trades):
+            if trade.entry_ts <= bar.ts:
+                best, worst = ((bar.high, bar.low) if trade.direction > 0
+                               else (bar.low, bar.high))
+                if (best - trade.entry) * trade.direction > trade.mfe_points:
+                    self._mark(trade, Tick(bar.symbol, bar.end, best, 0.0))
+                if (worst - trade.entry) * trade.direction < trade.mae_points:
+                    self._mark(trade, Tick(bar.symbol, bar.end, worst, 0.0))
+            self._mark(trade, Tick(bar.symbol, bar.end, bar.close, 0.0))
 
     def _mark(self, trade: ActiveTrade, tick: Tick) -> None:
         trade.last_price = tick.price
