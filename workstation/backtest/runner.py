@@ -29,7 +29,7 @@ from workstation.feeds.replay import ReplayFeed, ticks_from_store
 from workstation.model import Bar
 from workstation.strategies.instances import InstanceSettings, InstanceStatus
 from workstation.strategies.loader import plugin_folders
-from workstation.trades import TradeRecord
+from workstation.trades import TradeClosed, TradeRecord
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ def backtest_settings(settings: Settings, options: BacktestSettings) -> Settings
 class Backtest:
     def __init__(self, settings: Settings, home: Path | None, spec: BacktestSpec, *,
                  progress: Progress | None = None,
-                 plugin_dirs: list[Path] | None = None) -> None:
+                 plugin_dirs: list[Path] | None = None,
+                 series: list[BarData] | None = None) -> None:
+        """``series``: bars given directly (benchmarks, tests) instead of the spec's source."""
         self.spec = spec
         self.home = home
         self.settings = backtest_settings(settings, spec.settings)
@@ -87,7 +89,10 @@ class Backtest:
         self._engine: Engine | None = None
         self._equity: list[float] = []
         self._equity_ts: list[int] = []
-        self.series: list[BarData] = []
+        self._trades: list[TradeRecord] = []  # every one (the tracker keeps the latest only)
+        self.series: list[BarData] = series or []
+        self._given = series is not None
+        self.feed_seconds = 0.0  # the feed loop's own time: what bars/s is measured on
 
     # -- data ------------------------------------------------------------------------------
     def load(self, symbols: tuple[str, ...]) -> list[BarData]:
@@ -142,16 +147,21 @@ class Backtest:
         if spec.ticks:
             engine = self._tick_engine(instance)
         else:
-            self.series = self.load(tuple(symbols))
+            if not self._given:
+                self.series = self.load(tuple(symbols))
             engine = self._bar_engine(instance)
         self._engine = engine
+        engine.bus.subscribe(TradeClosed, lambda event: self._trades.append(event.record),
+                             "Backtest.trades")
         await engine.start()
         ctx = engine.strategies.contexts.get(instance.instance_id)
         try:
             if ctx is None or not ctx.active:
                 reason = ctx.reason if ctx is not None else "it did not start"
                 raise DataProblem(f"strategy {instance.strategy!r} could not start: {reason}")
+            feed_started = time.perf_counter()
             await engine.wait_feed()
+            self.feed_seconds = time.perf_counter() - feed_started
         finally:
             await engine.stop()
         if self._canceled:
@@ -234,7 +244,7 @@ class Backtest:
         starting = engine.portfolio.starting_cash
         ts = np.asarray(self._equity_ts, dtype=np.int64)
         equity = np.asarray(self._equity, dtype=np.float64)
-        trades = tuple(engine.trades.closed)
+        trades = tuple(self._trades)
         problems = [str(p) for p in catalog.problems if p.file == offered.path.name]
         if ctx.status is not InstanceStatus.RUNNING:
             problems.append(f"{instance.instance_id} {ctx.status.value}: {ctx.reason}")

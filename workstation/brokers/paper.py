@@ -599,8 +599,14 @@ def _reachable(working: list[Order], low: float, high: float) -> bool:
         kind = order.intent.type
         if kind is OrderType.MARKET or kind is OrderType.TRAILING_STOP or order.triggered:
             return True
-        price = order.limit_price if kind is OrderType.LIMIT else order.stop_price
-        if price is None or low <= price <= high:
+        limit = kind is OrderType.LIMIT
+        price = order.limit_price if limit else order.stop_price
+        if price is None:
+            return True
+        # a buy stop or a sell limit needs the price up to it; a sell stop or a buy limit,
+        # down to it (a bar that opens beyond it has gapped through it)
+        upward = (order.side is OrderSide.BUY) is not limit
+        if (high >= price) if upward else (low <= price):
             return True
     return False
 
