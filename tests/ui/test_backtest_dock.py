@@ -240,7 +240,8 @@ def test_an_export_to_a_missing_folder_says_so_and_writes_nothing(panel_for, sto
     assert not (tmp_path / "missing").exists()
 
 
-def test_a_deleted_run_leaves_the_store_and_the_list_and_the_next_is_shown(panel_for, store, qtbot, run):
+def test_a_deleted_run_leaves_the_store_and_the_list_and_the_next_is_shown(panel_for, store,
+                                                                         qtbot, run):
     first, second = save_run(store, a_run(OLDER)), save_run(store, a_run(NEWER))
     panel = panel_for()
     qtbot.waitUntil(lambda: panel.shown_run_id == second)
@@ -393,3 +394,22 @@ def test_the_dialog_refuses_a_range_that_ends_before_it_starts(catalog, qtbot):
     dialog.run_button.click()
     assert dialog.message.text() == "From: 2026-12-03 is after 2026-12-02"
     assert dialog.request is None and dialog.isVisible()
+
+
+# -- in the main window -----------------------------------------------------------------------
+def test_the_backtest_dock_is_a_tab_beside_the_trades_and_reads_the_stored_runs(
+        workstation, qtbot, tmp_path):
+    store = open_store(tmp_path / "bracket.sqlite")
+    run_id = save_run(store, a_run(NEWER))
+    store.close()
+    window = workstation()
+    dock = window.docks["backtest"]
+    assert dock in window.tabifiedDockWidgets(window.docks["trades"])
+    assert window.backtest.built is None  # nothing built (no pandas) until it is wanted
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert "&Backtest" in menus
+    assert window.actions["backtest_new"].text() == "&New backtest…"
+    window.focus_dock("backtest")
+    panel = window.backtest_panel()
+    qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
+    assert panel.figure_text("net_profit") == "-91.00"

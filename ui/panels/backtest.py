@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
+import shiboken6
 from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -309,6 +310,8 @@ class BacktestPanel(QWidget):
         except StoreError as exc:
             self.notify(str(exc), True)
             return
+        if not shiboken6.isValid(self):  # the window closed meanwhile
+            return
         present = {run.run_id for run in runs}
         kept = [run_id for run_id in self.selected_run_ids() if run_id in present]
         self.runs_model.set_runs(runs)
@@ -362,6 +365,8 @@ class BacktestPanel(QWidget):
             run = await self._read(lambda: load_run(store, run_id))
         except StoreError as exc:
             self.notify(str(exc), True)
+            return
+        if not shiboken6.isValid(self):  # the window closed meanwhile
             return
         if self.selected_run_ids() == [run_id]:  # the user has not moved on meanwhile
             self.show_run(run)
@@ -496,6 +501,8 @@ class BacktestPanel(QWidget):
         except StoreError as exc:
             self.notify(str(exc), True)
             return
+        if not shiboken6.isValid(self):  # the window closed meanwhile
+            return
         if self.shown_run_id in run_ids:
             self._clear_run()
         self.notify(f"Deleted run{'s' if len(run_ids) > 1 else ''} "
@@ -559,6 +566,8 @@ class BacktestPanel(QWidget):
 
     def notify(self, text: str, error: bool = False) -> None:
         """The dock's status line and the window's status bar."""
+        if not shiboken6.isValid(self):
+            return
         show_status(self.status, text, error)
         if error:
             log.warning("backtest: %s", text)
