@@ -13,8 +13,8 @@ from PySide6.QtGui import QColor
 from ui import fmt, theme
 
 Index = QModelIndex | QPersistentModelIndex
-COLUMNS = ("Year", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-           "Dec", "Year %")
+COLUMNS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+           "Dec", "Year")
 GAIN_BG = QColor(34, 197, 94, 55)
 LOSS_BG = QColor(239, 68, 68, 55)
 
@@ -48,7 +48,7 @@ class MonthlyReturnsModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        return fmt.header_data(COLUMNS, section, orientation, role, left=("Year",))
+        return fmt.header_data(COLUMNS, section, orientation, role, left=("",))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

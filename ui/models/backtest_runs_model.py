@@ -17,8 +17,8 @@ from workstation.model import NS_PER_SECOND
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole
-RUN_COLUMNS = ("#", "Ran at", "Strategy", "Parameters", "Data", "From", "To", "Net profit",
-               "Return", "Sharpe", "Max DD", "Trades")
+RUN_COLUMNS = ("#", "Strategy", "Net profit", "Return", "Sharpe", "Max DD", "Trades",
+               "Parameters", "Data", "From", "To", "Ran at")
 _RUN_TEXT = ("Ran at", "Strategy", "Parameters", "Data", "From", "To")
 _RUN_TEXT_COLUMNS = tuple(RUN_COLUMNS.index(name) for name in _RUN_TEXT)
 _RUN_METRICS = {"Net profit": "net_profit", "Return": "total_return", "Sharpe": "sharpe",

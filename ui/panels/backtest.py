@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import shiboken6
 from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -47,7 +48,7 @@ from ui.models.backtest_runs_model import (
 )
 from ui.models.backtest_trades_model import BacktestTradesModel
 from ui.panels.backtest_charts import EquityChart, ExcursionScatter, RHistogram, TradeChartWindow
-from ui.panels.tables import make_table
+from ui.panels.tables import fit_columns, make_table
 from ui.panels.widgets import show_status
 from workstation.backtest import report
 from workstation.backtest.metrics import METRICS, format_metric, monthly_returns
@@ -63,7 +64,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Reader = Callable[[Callable[[], T]], Awaitable[T]]
-FIGURE_COLUMNS = 4  # caption/value pairs per row of the figures grid
+FIGURE_COLUMNS = 2  # caption/value pairs per row of the figures grid (in METRICS order)
+FIGURE_SAMPLE = "-1,234,567.89"  # the widest figure the grid makes room for
+TRADE_SAMPLES = ("9,999", "MSFT", "Short", "1,000", "2026-11-02 09:31", "21,000.00",
+                 "2026-11-02 09:31", "21,000.00", "21,000.00", "21,000.00", "+10.00", "+10.00",
+                 "-10.00", "-12,345.67", "1,234.56", "10:00:00", "take-profit")
 TRADE_CHART_BARS = 30  # bars shown either side of a trade, when the store has them
 EXPORTS = {"html": ("HTML report", "*.html", report.write_html),
            "json": ("JSON", "*.json", report.write_json),
@@ -127,21 +132,26 @@ class BacktestPanel(QWidget):
         self.runs_table.setSortingEnabled(True)
         self.runs_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.runs_table.setToolTip("Select a run to show it; select two to compare them")
-        for column, width in enumerate((36, 110, 230, 150, 60, 80, 80, 90, 70, 56, 70, 50)):
+        for column, width in enumerate((40, 250, 90, 70, 56, 70, 56, 220, 60, 80, 80, 110)):
             self.runs_table.setColumnWidth(column, width)
         self.trades_model = BacktestTradesModel(self._instruments)
         self.trades_proxy = sortable(self.trades_model, self)
         self.trades_table = make_table(self.trades_proxy, "backtestTrades", self)
         self.trades_table.setSortingEnabled(True)
         self.trades_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.trades_table.resizeColumnsToContents()
+        fit_columns(self.trades_table, TRADE_SAMPLES, mono=range(len(TRADE_SAMPLES)))
         self.monthly_model = MonthlyReturnsModel()
         self.monthly_table = make_table(self.monthly_model, "backtestMonthly", self)
+        self.monthly_table.horizontalHeader().setStretchLastSection(False)
+        month = QFontMetrics(theme.MONO).horizontalAdvance("-10.00%") + 8  # 13 fit in 900 px
+        self.monthly_table.setColumnWidth(0, 50)
+        for column in range(1, self.monthly_model.columnCount()):
+            self.monthly_table.setColumnWidth(column, month)
         self.compare_model = CompareModel()
         self.compare_table = make_table(self.compare_model, "backtestCompare", self)
-        self.compare_table.setColumnWidth(0, 170)
-        for column in (1, 2, 3):
-            self.compare_table.setColumnWidth(column, 120)
+        self.compare_table.horizontalHeader().setStretchLastSection(False)
+        fit_columns(self.compare_table, ("Max drawdown (intraday)", *["-1,234,567.89"] * 3),
+                    mono=(1, 2, 3))
         self.equity = EquityChart(self)
         self.scatter = ExcursionScatter(self)
         self.histogram = RHistogram(self)
@@ -167,59 +177,42 @@ class BacktestPanel(QWidget):
         self.title.setStyleSheet("font-weight: bold; padding: 0 4px")
         self.title.setWordWrap(True)
 
-        left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.setSpacing(2)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(4, 2, 4, 0)
-        for button in (self.new_button, self.delete_button, self.compare_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.runs_table, 1)
-
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("backtestTabs")
         self.tabs.setDocumentMode(True)
+        self.runs_page = self.runs_table
+        self.tabs.addTab(self.runs_page, "Runs")
         self.summary_page = self._summary_page()
         self.tabs.addTab(self.summary_page, "Summary")
         self.trades_page = self._trades_page()
         self.tabs.addTab(self.trades_page, "Trades")
         self.analysis_page = self._analysis_page()
         self.tabs.addTab(self.analysis_page, "Analysis")
+        self.tabs.addTab(self.monthly_table, "Monthly")
         self.compare_page = self._compare_page()
         self.tabs.addTab(self.compare_page, "Compare")
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.setSpacing(2)
+        self.tabs.setCurrentWidget(self.summary_page)
         header = QHBoxLayout()
-        header.setContentsMargins(0, 2, 4, 0)
+        header.setContentsMargins(4, 2, 4, 0)
+        for button in (self.new_button, self.delete_button, self.compare_button):
+            header.addWidget(button)
         header.addWidget(self.title, 1)
         header.addWidget(QLabel("Export", self))
         for button in self.export_buttons.values():
             header.addWidget(button)
-        right_layout.addLayout(header)
-        right_layout.addWidget(self.tabs, 1)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.splitter.setObjectName("backtestSplitter")
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 5)
-        self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
+        layout.addLayout(header)
         layout.addWidget(self.progress)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
         show_status(self.status, "" if self._store is not None else
                     "No store: runs cannot be listed or kept", error=self._store is None)
 
         self.runs_table.selectionModel().selectionChanged.connect(self._on_runs_selected)
+        self.runs_table.activated.connect(
+            lambda _: self.tabs.setCurrentWidget(self.summary_page))  # Enter, double-click
         self.trades_table.doubleClicked.connect(self._on_trade_activated)
         self.trades_table.activated.connect(self._on_trade_activated)
         self._update_buttons()
@@ -240,29 +233,35 @@ class BacktestPanel(QWidget):
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(1)
         self.figures: dict[str, QLabel] = {}
-        rows = -(-len(METRICS) // FIGURE_COLUMNS)
+        widest = QFontMetrics(theme.MONO).horizontalAdvance(FIGURE_SAMPLE)
         for position, (key, (label, _)) in enumerate(METRICS.items()):
-            row, column = position % rows, position // rows
+            row, column = divmod(position, FIGURE_COLUMNS)
             name = QLabel(label, figures)
             name.setStyleSheet(f"color: {theme.MUTED.name()}")
             value = QLabel("—", figures)
             value.setObjectName(f"metric_{key}")
             value.setFont(theme.MONO)
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setMinimumWidth(widest)
             grid.addWidget(name, row, column * 2)
             grid.addWidget(value, row, column * 2 + 1)
             self.figures[key] = value
-        grid.setRowStretch(rows, 1)
+        grid.setRowStretch(grid.rowCount(), 1)
+        grid.setColumnStretch(FIGURE_COLUMNS * 2, 1)
         scroll = QScrollArea()
         scroll.setObjectName("backtestFigures")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(figures)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        figures.ensurePolished()
+        scroll.setMinimumWidth(figures.sizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width())
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
         splitter.addWidget(self.equity)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
         return splitter
 
@@ -273,17 +272,15 @@ class BacktestPanel(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.scatter)
         splitter.addWidget(self.histogram)
-        splitter.addWidget(self.monthly_table)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
-        splitter.setStretchFactor(2, 2)
         return splitter
 
     def _compare_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.compare_note = QLabel("Select two runs in the list (Ctrl+click) to compare them",
+        self.compare_note = QLabel("Select two runs in Runs (Ctrl+click) to compare them",
                                    page)
         self.compare_note.setStyleSheet(f"color: {theme.MUTED.name()}; padding: 2px 4px")
         layout.addWidget(self.compare_note)
@@ -354,8 +351,7 @@ class BacktestPanel(QWidget):
                                       "B is better")
         else:
             self.compare_model.set_runs(None, None)
-            self.compare_note.setText("Select two runs in the list (Ctrl+click) to compare "
-                                      "them")
+            self.compare_note.setText("Select two runs in Runs (Ctrl+click) to compare them")
         self._update_buttons()
 
     async def _load(self, run_id: int) -> None:
@@ -395,7 +391,6 @@ class BacktestPanel(QWidget):
         self.histogram.show_trades(run.trades)
         self.monthly_model.set_table(monthly_returns(day_closes(run),
                                                      run.settings.starting_cash))
-        self.monthly_table.resizeColumnsToContents()
         if run.problems:
             self.notify(f"Run {run.run_id}: {len(run.problems)} problem(s): "
                         f"{run.problems[0]}", True)
