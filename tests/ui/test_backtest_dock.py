@@ -323,7 +323,7 @@ def test_a_finished_backtest_is_listed_and_shown(panel_for, store, qtbot, tmp_pa
         store = open_store(home / "bracket.sqlite")
         run_id = save_run(store, a_run(NEWER))
         print(json.dumps({{"progress": {{"bars": 780, "total": 780, "eta_s": 0}}}}))
-        print(json.dumps({{"run_id": run_id, "summary": "3 trades, net -91.00"}}))
+        print(json.dumps({{"run_id": run_id, "summary": f"run {{run_id}}: 3 trades, net -91.00"}}))
     """))
     panel.start(REQUEST)
     qtbot.waitUntil(lambda: panel.shown_run_id is not None, timeout=20_000)

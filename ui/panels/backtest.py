@@ -132,7 +132,7 @@ class BacktestPanel(QWidget):
         self.runs_table.setSortingEnabled(True)
         self.runs_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.runs_table.setToolTip("Select a run to show it; select two to compare them")
-        for column, width in enumerate((40, 250, 90, 70, 56, 70, 56, 220, 60, 80, 80, 110)):
+        for column, width in enumerate((40, 250, 90, 70, 64, 70, 56, 220, 60, 80, 80, 110)):
             self.runs_table.setColumnWidth(column, width)
         self.trades_model = BacktestTradesModel(self._instruments)
         self.trades_proxy = sortable(self.trades_model, self)
@@ -544,7 +544,10 @@ class BacktestPanel(QWidget):
 
     def _on_finished(self, run_id: int, summary: str) -> None:
         self.progress.hide()
-        self.notify(f"Run {run_id}: {summary}")
+        said = summary.strip() or "done"
+        # the command's summary may already name the run ("run 3: ...")
+        named = said.lower().startswith(f"run {run_id}:")
+        self.notify(f"R{said[1:]}" if named else f"Run {run_id}: {said}")
         self.refresh(select=run_id)
         self.tabs.setCurrentWidget(self.summary_page)
         self._update_buttons()
