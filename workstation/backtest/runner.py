@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,9 +28,13 @@ from workstation.config import DATABASE_FILE, FillModel, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed, ticks_from_store
 from workstation.model import Bar
+from workstation.orders import Fill
 from workstation.strategies.instances import InstanceSettings, InstanceStatus
 from workstation.strategies.loader import plugin_folders
 from workstation.trades import TradeClosed, TradeRecord
+
+if TYPE_CHECKING:
+    from workstation.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +95,11 @@ class Backtest:
         self._equity: list[float] = []
         self._equity_ts: list[int] = []
         self._trades: list[TradeRecord] = []  # every one (the tracker keeps the latest only)
+        self._fills: list[Fill] = []
         self.series: list[BarData] = series or []
         self._given = series is not None
         self.feed_seconds = 0.0  # the feed loop's own time: what bars/s is measured on
+        self._tick_store: Store | None = None  # the store stored ticks replay from
 
     # -- data ------------------------------------------------------------------------------
     def load(self, symbols: tuple[str, ...]) -> list[BarData]:
@@ -153,6 +160,7 @@ class Backtest:
         self._engine = engine
         engine.bus.subscribe(TradeClosed, lambda event: self._trades.append(event.record),
                              "Backtest.trades")
+        engine.bus.subscribe(Fill, self._fills.append, "Backtest.fills")
         await engine.start()
         ctx = engine.strategies.contexts.get(instance.instance_id)
         try:
@@ -164,6 +172,8 @@ class Backtest:
             self.feed_seconds = time.perf_counter() - feed_started
         finally:
             await engine.stop()
+            if self._tick_store is not None:
+                self._tick_store.close()
         if self._canceled:
             raise BacktestCanceled("backtest canceled")
         return self._result(engine, instance, time.perf_counter() - started)
@@ -210,7 +220,7 @@ class Backtest:
         engine = Engine(self.settings, None, build, timeframes=[], strategies=[instance],
                         plugin_folders=self._plugin_dirs, scratch=True)
         engine.bus.subscribe(Bar, lambda bar: self._record(bar.end), "Backtest.equity")
-        self._close_after = store
+        self._tick_store = store
         return engine
 
     def _tick_symbols(self) -> set[str]:
@@ -271,7 +281,8 @@ class Backtest:
             bars=len(ts), wall_s=round(wall_s, 3), problems=tuple(problems),
             created_ts=time.time_ns(),
             extra={"open_trades": open_trades, "orders": len(engine.broker.all_orders()),
-                   "fills": engine.report()["fills"].__len__(),
+                   "fills": [[f.ts, f.order_id, f.side.value, f.qty, f.price, f.commission]
+                             for f in self._fills],
                    "final_equity": float(equity[-1]) if len(equity) else starting})
 
 
