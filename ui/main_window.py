@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
             "log": self._dock("dock.log", "Log", self.log_panel),
             "backtest": self._dock("dock.backtest", "Backtest", self.backtest),
         }
+        self.backtest.build_with(self.docks["backtest"])
         self.resize(size or first_size(self._available()))
         self._default_layout()
         self.actions = ActionRegistry(self)

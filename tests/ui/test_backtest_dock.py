@@ -4,6 +4,7 @@ backtest command run as a real child process (a small fake of ``bracket backtest
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
@@ -413,3 +414,56 @@ def test_the_backtest_dock_is_a_tab_beside_the_trades_and_reads_the_stored_runs(
     panel = window.backtest_panel()
     qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
     assert panel.figure_text("net_profit") == "-91.00"
+
+
+LAZY_PROBE = """
+import json, sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv)
+from ui.bridge import EngineBridge, LogBuffer
+from ui.main_window import MainWindow
+from workstation.config import Settings
+from workstation.engine import Engine
+from workstation.feeds.replay import ReplayFeed
+home = Path(sys.argv[1])
+engine = Engine(Settings(), home, lambda bus, clock, bp: ReplayFeed([], bus, clock, speed=None))
+window = MainWindow(engine, EngineBridge(engine, LogBuffer()), home)
+window.show()
+for _ in range(20):
+    app.processEvents()
+shown = {"built": window.backtest.built is not None, "pandas": "pandas" in sys.modules}
+window.docks["backtest"].raise_()
+for _ in range(20):
+    app.processEvents()
+shown["built_when_raised"] = window.backtest.built is not None
+print(json.dumps(shown))
+"""
+
+
+def test_the_backtest_dock_costs_the_start_nothing_until_its_tab_is_raised(tmp_path):
+    """It imports pandas (about 0.3 s): only once the user looks at it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    result = subprocess.run([sys.executable, "-c", LAZY_PROBE, str(home)], capture_output=True,
+                            text=True, timeout=120, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout.strip().splitlines()[-1])
+    assert shown == {"built": False, "pandas": False, "built_when_raised": True}
+
+
+def test_the_real_backtest_command_runs_from_the_dock_and_its_run_is_shown(panel_for, store,
+                                                                           qtbot):
+    """The contract with ``bracket backtest`` (--progress json, the run in --home's store)."""
+    panel = panel_for()  # this Bracket's own command
+    request = BacktestRequest("SMA crossover", ("NQ",), {"fast": 5, "slow": 20}, "5m",
+                              date(2026, 11, 2), date(2026, 11, 3), "sim")
+    panel.start(request)
+    qtbot.waitUntil(lambda: not panel.process.running, timeout=60_000)
+    runs = list_runs(store)
+    assert len(runs) == 1, panel.status.text()
+    qtbot.waitUntil(lambda: panel.shown_run_id == runs[0].run_id)
+    assert panel.run is not None
+    assert (panel.run.params["fast"], panel.run.params["slow"]) == (5, 20)
+    assert panel.status.text().startswith(f"Run {runs[0].run_id}: ")
+    assert panel.figure_text("trades") == f"{len(panel.run.trades):,}"

@@ -1,13 +1,12 @@
-"""A dock's contents built the first time they are needed (shown, focused or used), so a
-panel with heavy imports (the Backtest dock needs pandas) costs nothing at start-up."""
+"""A dock's contents built the first time they are needed (its tab raised, focused or used),
+so a panel with heavy imports (the Backtest dock needs pandas) costs nothing at start-up."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 
 class LazyPanel(QWidget):
@@ -31,13 +30,14 @@ class LazyPanel(QWidget):
             self._layout.addWidget(self._panel)
         return self._panel
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._panel is None:  # after this paint, so showing the tab is not held up
-            QTimer.singleShot(0, self._build_if_shown)
+    def build_with(self, dock: QDockWidget) -> None:
+        """Build once ``dock`` is really on screen. A tabbed dock's widgets stay "visible"
+        behind the raised tab (no show event when its tab is raised); its
+        ``visibilityChanged`` says when the tab is raised, and the window's first show
+        reports that for hidden tabs too, so the check waits for the layout to settle."""
+        dock.visibilityChanged.connect(
+            lambda on: on and self._panel is None and QTimer.singleShot(0, self._build_if_shown))
 
     def _build_if_shown(self) -> None:
-        """Only if still on screen: a window's first show also shows, for a moment, the
-        docks that end up as hidden tabs."""
-        if self._panel is None and self.isVisible():
+        if self._panel is None and not self.visibleRegion().isEmpty():
             self.panel()
