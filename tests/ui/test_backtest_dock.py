@@ -467,3 +467,32 @@ def test_the_real_backtest_command_runs_from_the_dock_and_its_run_is_shown(panel
     assert (panel.run.params["fast"], panel.run.params["slow"]) == (5, 20)
     assert panel.status.text().startswith(f"Run {runs[0].run_id}: ")
     assert panel.figure_text("trades") == f"{len(panel.run.trades):,}"
+
+
+def test_double_clicking_a_trade_puts_it_on_a_chart(panel_for, store, qtbot):
+    run_id = save_run(store, a_run(NEWER))
+    panel = panel_for()
+    panel.tabs.setCurrentWidget(panel.trades_page)
+    qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
+    table = panel.trades_table
+    table.sortByColumn(COLUMNS.index("Net $"), Qt.SortOrder.AscendingOrder)  # T2 first
+    where = table.visualRect(table.model().index(0, 1)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    qtbot.waitUntil(lambda: panel.trade_window is not None)
+    assert panel.trade_window.trade.trade_id == "T2"
+    assert panel.trade_window.windowTitle() == "Short NQ · T2"
+
+
+def test_a_command_that_crashes_is_reported_with_its_last_words(panel_for, qtbot, tmp_path,
+                                                               store):
+    panel = panel_for(fake_cli(tmp_path, """\
+        import json
+        print(json.dumps({"progress": {"bars": 1, "total": 10, "eta_s": 1}}), flush=True)
+        1 / 0
+    """))
+    panel.start(REQUEST)
+    qtbot.waitUntil(lambda: not panel.process.running)
+    assert panel.status.text() == ("The backtest failed (exit code 1): ZeroDivisionError: "
+                                   "division by zero")
+    assert list_runs(store) == []

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import shiboken6
 from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -213,6 +213,9 @@ class BacktestPanel(QWidget):
         self.runs_table.selectionModel().selectionChanged.connect(self._on_runs_selected)
         self.runs_table.activated.connect(
             lambda _: self.tabs.setCurrentWidget(self.summary_page))  # Enter, double-click
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.runs_table)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._confirm_delete)
         self.trades_table.doubleClicked.connect(self._on_trade_activated)
         self.trades_table.activated.connect(self._on_trade_activated)
         self._update_buttons()
