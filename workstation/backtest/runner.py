@@ -158,6 +158,7 @@ class Backtest:
                 self.series = self.load(tuple(symbols))
             engine = self._bar_engine(instance)
         self._engine = engine
+        engine.trades.excursions = False  # no Trades panel to draw them, no journal to keep
         engine.bus.subscribe(TradeClosed, lambda event: self._trades.append(event.record),
                              "Backtest.trades")
         engine.bus.subscribe(Fill, self._fills.append, "Backtest.fills")
