@@ -476,6 +476,11 @@ class Engine:
         if self._account_lock is not None:
             self._account_lock.release()
 
+    @property
+    def fills(self) -> list[Fill]:
+        """Every fill of this run, in order."""
+        return self._fills
+
     def report(self) -> dict[str, Any]:
         """Counts, timings and records; everything but the timings is deterministic."""
         wall = (self._wall_end or time.perf_counter()) - self._wall_start

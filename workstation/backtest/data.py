@@ -118,10 +118,17 @@ def sim_bars(instrument: Instrument, params: SimParams, timeframe: str, first: d
         flags = np.zeros(minutes, dtype=np.int64)
         flags[0] |= BarFlag.SESSION_FIRST
         flags[-1] |= BarFlag.SESSION_LAST
-        parts.append((opens, ends, open_ * tick, high * tick, low * tick, close * tick,
-                      volume, trades.astype(np.int64), flags))
-    columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-    columns[2:6] = [np.round(c / tick) * tick for c in columns[2:6]]
+        parts.append([opens, ends, open_, high, low, close,
+                      volume, trades.astype(np.int64), flags])
+    columns = []
+    for index in range(len(parts[0])):  # column by column, each session's part let go
+        columns.append(np.concatenate([part[index] for part in parts]))
+        for part in parts:
+            part[index] = None
+        if 2 <= index <= 5:  # whole ticks to prices, in place, on the price grid
+            np.multiply(columns[-1], tick, out=columns[-1])
+            np.round(columns[-1], instrument.price_decimals, out=columns[-1])
+    del parts
     minute = BarData(instrument.symbol, "1m", *columns)
     return resample(minute, timeframe, sessions)
 

@@ -105,8 +105,8 @@ def _merged(series: list[BarData]) -> list[np.ndarray]:
     ordered by close time (then by series: stable)."""
     names = ("ts", "end", "open", "high", "low", "close", "volume", "trades", "flags")
     which = np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(series)])
+    if len(series) == 1:  # no copies of a single series' columns
+        return [which, *(getattr(series[0], name) for name in names)]
     columns = [which] + [np.concatenate([getattr(s, name) for s in series]) for name in names]
-    if len(series) == 1:
-        return columns
     order = np.argsort(columns[2], kind="stable")
     return [column[order] for column in columns]

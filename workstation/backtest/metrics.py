@@ -117,13 +117,22 @@ def trading_day_closes(equity: pd.Series) -> pd.Series:
         index = equity.index
     if len(equity) == 0:
         return pd.Series([], index=pd.DatetimeIndex([], name="day"), dtype="float64")
-    wall = index.tz_convert(NEW_YORK).tz_localize(None)
-    # 17:00:00 exactly + 7 h - 1 ns is still day D; a nanosecond later it is D + 1
-    days = (wall + pd.Timedelta(hours=24 - DAY_ROLL_HOUR) - pd.Timedelta(1, "ns")).normalize()
-    day_ns = days.asi8
-    last = np.flatnonzero(np.append(day_ns[1:] != day_ns[:-1], True))
+    # The day of a close is the date of the first 17:00 New York roll at or after it. The
+    # rolls of the range are few: finding them, then one searchsorted over the closes,
+    # keeps a million-bar curve from being converted time zone and all (100+ MB).
+    closes_ns = index.as_unit("ns").asi8
+    first = (index[0].tz_convert(NEW_YORK).normalize().tz_localize(None)
+             - pd.Timedelta(days=1))
+    last_day = index[-1].tz_convert(NEW_YORK).tz_localize(None).normalize() + pd.Timedelta(
+        days=1)
+    dates = pd.date_range(first, last_day, freq="D")
+    rolls = ((dates + pd.Timedelta(hours=DAY_ROLL_HOUR)).tz_localize(NEW_YORK)
+             .tz_convert("UTC").as_unit("ns").asi8)
+    day_index = np.searchsorted(rolls, closes_ns, side="left")
+    last = np.flatnonzero(np.append(day_index[1:] != day_index[:-1], True))
     values = np.asarray(equity.to_numpy(dtype="float64")[last])
-    return pd.Series(values, index=pd.DatetimeIndex(days[last], name="day"), dtype="float64")
+    return pd.Series(values, index=pd.DatetimeIndex(dates[day_index[last]], name="day"),
+                     dtype="float64")
 
 
 def daily_returns(day_closes: pd.Series, starting_cash: float) -> pd.Series:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +29,6 @@ from workstation.config import DATABASE_FILE, FillModel, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed, ticks_from_store
 from workstation.model import Bar
-from workstation.orders import Fill
 from workstation.strategies.instances import InstanceSettings, InstanceStatus
 from workstation.strategies.loader import plugin_folders
 from workstation.trades import TradeClosed, TradeRecord
@@ -92,10 +92,9 @@ class Backtest:
         self._plugin_dirs = plugin_dirs if plugin_dirs is not None else plugin_folders(home)
         self._canceled = False
         self._engine: Engine | None = None
-        self._equity: list[float] = []
-        self._equity_ts: list[int] = []
+        self._equity = array("d")  # at each bar's close: 8 bytes a bar, not a float object
+        self._equity_ts = array("q")
         self._trades: list[TradeRecord] = []  # every one (the tracker keeps the latest only)
-        self._fills: list[Fill] = []
         self.series: list[BarData] = series or []
         self._given = series is not None
         self.feed_seconds = 0.0  # the feed loop's own time: what bars/s is measured on
@@ -161,7 +160,6 @@ class Backtest:
         engine.trades.excursions = False  # no Trades panel to draw them, no journal to keep
         engine.bus.subscribe(TradeClosed, lambda event: self._trades.append(event.record),
                              "Backtest.trades")
-        engine.bus.subscribe(Fill, self._fills.append, "Backtest.fills")
         await engine.start()
         ctx = engine.strategies.contexts.get(instance.instance_id)
         try:
@@ -253,8 +251,8 @@ class Backtest:
         offered = catalog.strategies[instance.strategy]
         ctx = engine.strategies.contexts[instance.instance_id]
         starting = engine.portfolio.starting_cash
-        ts = np.asarray(self._equity_ts, dtype=np.int64)
-        equity = np.asarray(self._equity, dtype=np.float64)
+        ts = np.frombuffer(self._equity_ts, dtype=np.int64)
+        equity = np.frombuffer(self._equity, dtype=np.float64)
         trades = tuple(self._trades)
         problems = [str(p) for p in catalog.problems if p.file == offered.path.name]
         if ctx.status is not InstanceStatus.RUNNING:
@@ -262,14 +260,15 @@ class Backtest:
         if engine.bus.errors:
             problems.append(f"{engine.bus.errors} handler errors (see the log)")
         start_ns = int(self.series[0].ts[0]) if self.series else int(ts[0]) if len(ts) else 0
-        metrics = compute_metrics(_equity_series(ts, equity), trades, starting_cash=starting,
+        curve_series = _equity_series(ts, equity)
+        metrics = compute_metrics(curve_series, trades, starting_cash=starting,
                                   exposure=_exposure(trades, engine, start_ns,
                                                      int(ts[-1]) if len(ts) else 0),
                                   commission_paid=engine.portfolio.commission)
         curve_ts, curve = downsample(ts, equity, MAX_CURVE_POINTS)
         from workstation.backtest.metrics import trading_day_closes
 
-        days = trading_day_closes(_equity_series(ts, equity))
+        days = trading_day_closes(curve_series)
         open_trades = [t.trade_id for t in engine.trades.active()]
         return BacktestRun(
             strategy=offered.name, strategy_version=offered.version, file_hash=offered.sha256,
@@ -281,9 +280,9 @@ class Backtest:
             daily=tuple((day.date().isoformat(), float(value)) for day, value in days.items()),
             bars=len(ts), wall_s=round(wall_s, 3), problems=tuple(problems),
             created_ts=time.time_ns(),
-            extra={"open_trades": open_trades, "orders": len(engine.broker.all_orders()),
+            extra={"open_trades": open_trades, "orders": engine.broker.order_count(),
                    "fills": [[f.ts, f.order_id, f.side.value, f.qty, f.price, f.commission]
-                             for f in self._fills],
+                             for f in engine.fills],
                    "final_equity": float(equity[-1]) if len(equity) else starting})
 
 
@@ -294,11 +293,14 @@ def _source_name(spec: BacktestSpec) -> str:
 
 
 def _equity_series(ts: np.ndarray, equity: np.ndarray):  # noqa: ANN202 - pandas Series
+    """The curve as a Series, one point per close time (the last, when several series close
+    together). Done in numpy: pandas' duplicate check on a million points costs ~50 MB."""
     import pandas as pd
 
-    index = pd.to_datetime(ts, utc=True)
-    series = pd.Series(equity, index=index)
-    return series[~series.index.duplicated(keep="last")]
+    keep = np.append(ts[1:] != ts[:-1], True) if len(ts) else np.empty(0, dtype=bool)
+    times = np.ascontiguousarray(ts[keep]).view("datetime64[ns]")
+    index = pd.DatetimeIndex(times, copy=False).tz_localize("UTC")
+    return pd.Series(equity[keep], index=index, copy=False)
 
 
 def _exposure(trades: tuple[TradeRecord, ...], engine: Engine, start: int, end: int) -> float:

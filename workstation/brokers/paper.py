@@ -145,6 +145,10 @@ class PaperBroker:
         """The broker's own record (for the journal, which stores every field)."""
         return self._orders.get(order_id)
 
+    def order_count(self) -> int:
+        """Orders accepted or rejected so far (without a snapshot of each)."""
+        return len(self._orders)
+
     def all_orders(self) -> list[OrderUpdate]:
         return [order.snapshot() for order in self._orders.values()]
 
