@@ -12,7 +12,7 @@ same rules on NQ and ES at once: give it ``symbols = ["NQ", "ES"]``.
 
 from __future__ import annotations
 
-from workstation.indicators import SMA, CrossAbove, CrossBelow
+from workstation.indicators import SMA
 from workstation.strategy import Bar, Param, Strategy
 
 
@@ -39,29 +39,34 @@ class SmaCrossover(Strategy):
         if self.fast >= self.slow:
             self.log.warning("fast (%d) is not shorter than slow (%d): the signals are "
                              "reversed", self.fast, self.slow)
-        # One pair of crossing detectors per (symbol, timeframe), created when the first
-        # bar of that series arrives. CrossAbove(a, b) is 1.0 on the bar where a goes from
-        # <= b to > b; it feeds every bar to both averages itself. An indicator may have
-        # only one parent, so each detector gets its own two SMAs.
-        self.crosses: dict[tuple[str, str], tuple[CrossAbove, CrossBelow]] = {}
+        # One pair of averages per (symbol, timeframe), created when the first bar of that
+        # series arrives, and which side of the slow one the fast one was on at the last
+        # bar: +1 above, -1 below, 0 level (touching is not crossing).
+        self.averages: dict[tuple[str, str], tuple[SMA, SMA]] = {}
+        self.sides: dict[tuple[str, str], int] = {}
 
     def on_bar(self, bar: Bar) -> None:
         key = (bar.symbol, bar.timeframe)
-        if key not in self.crosses:
-            self.crosses[key] = (CrossAbove(SMA(self.fast), SMA(self.slow)),
-                                 CrossBelow(SMA(self.fast), SMA(self.slow)))
-        up, down = self.crosses[key]
-        up.update(bar)
-        down.update(bar)
-        if not up.ready or self.warming_up:
-            # Not enough bars yet for both averages on two bars in a row; or replaying
-            # history before going live, where the indicators catch up but orders would
-            # be ignored anyway (buy/sell/flatten do nothing while self.warming_up).
+        averages = self.averages.get(key)
+        if averages is None:
+            averages = self.averages[key] = (SMA(self.fast), SMA(self.slow))
+        fast, slow = averages[0].update(bar.close), averages[1].update(bar.close)
+        if not averages[1].ready:
+            return  # not enough bars for the slow average yet
+        side = (fast > slow) - (fast < slow)
+        before = self.sides.get(key)
+        self.sides[key] = side
+        # a cross above: the fast average goes from at or below the slow one to above it
+        crossed_up = before is not None and before <= 0 < side
+        crossed_down = before is not None and before >= 0 > side
+        if not (crossed_up or crossed_down) or self.warming_up:
+            # No crossing; or replaying history before going live, where the averages catch
+            # up but orders would be ignored anyway (buy/sell/flatten do nothing then).
             return
 
         symbol = bar.symbol
         position = self.position(symbol)  # this instance's signed quantity: +long, -short
-        if up.crossed and position <= 0:
+        if crossed_up and position <= 0:
             if position < 0:
                 # Reversing a short: close it first, then open the long as its own order
                 # (one order of qty + |short| would do the same; two read more plainly).
@@ -71,7 +76,7 @@ class SmaCrossover(Strategy):
             self.buy(symbol, self.qty, stop_loss=self._stop(bar.close, below=True))
             self.log.info("%s fast SMA crossed above slow at %g: long %d", symbol, bar.close,
                           self.qty)
-        elif down.crossed and position >= 0:
+        elif crossed_down and position >= 0:
             if position > 0:
                 self.flatten(symbol)  # close the long (and cancel its stop)
             if self.allow_short:

@@ -12,6 +12,7 @@ import html
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QGuiApplication, QResizeEvent
@@ -36,6 +37,7 @@ from ui.dialogs.risk_settings import RiskSettingsDialog
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
+from ui.panels.lazy import LazyPanel
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
 from ui.panels.risk import RiskIndicator, RiskPanel, worst
@@ -60,16 +62,22 @@ from workstation.risk.events import KillSwitchChanged
 from workstation.signals.lifecycle import SignalRecord
 from workstation.store.accounts import list_accounts
 
+if TYPE_CHECKING:
+    from ui.panels.backtest import BacktestPanel
+
 log = logging.getLogger(__name__)
 
-# 2: trades, orders, account; 3: risk; 4: strategies; 5: signals (older ones are ignored)
-LAYOUT_VERSION = 5
+# 2: trades, orders, account; 3: risk; 4: strategies; 5: signals; 6: backtest (older ones are
+# ignored)
+LAYOUT_VERSION = 6
 NOTICE_MS = 8_000
 COMPACT_HEIGHT = 780  # below this the Signals dock is a tab beside Trades
-# View menu order and Alt+N (the tenth is Alt+0): panels keep the numbers they had
+# View menu order and Alt+N (the tenth is Alt+0, later ones have none): panels keep the
+# numbers they had
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
           ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
-          ("risk", "Risk"), ("strategies", "Strategies"), ("signals", "Signals"))
+          ("risk", "Risk"), ("strategies", "Strategies"), ("signals", "Signals"),
+          ("backtest", "Backtest"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
 
@@ -175,6 +183,7 @@ class MainWindow(QMainWindow):
         self.strategies_panel = StrategiesPanel(engine.strategies, list(instruments),
                                                 home / "plugins")
         self.signals_panel = SignalsPanel(engine, price)
+        self.backtest = LazyPanel("backtestHolder", self._make_backtest_panel)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.risk_dialog: RiskSettingsDialog | None = None
@@ -192,7 +201,9 @@ class MainWindow(QMainWindow):
                                      scrolling(self.strategies_panel)),
             "signals": self._dock("dock.signals", "Signals", self.signals_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
+            "backtest": self._dock("dock.backtest", "Backtest", self.backtest),
         }
+        self.backtest.build_with(self.docks["backtest"])
         self.resize(size or first_size(self._available()))
         self._default_layout()
         self.actions = ActionRegistry(self)
@@ -258,6 +269,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(docks["trades"], docks["strategies"])
         if compact:
             self.tabifyDockWidget(docks["strategies"], docks["signals"])
+        self.tabifyDockWidget(docks["strategies"], docks["backtest"])
         for dock in docks.values():
             dock.setFloating(False)
             dock.show()
@@ -346,7 +358,8 @@ class MainWindow(QMainWindow):
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         for key, (dock_id, title) in enumerate(PANELS, start=1):
             self.actions.add_existing("&View", self.docks[dock_id].toggleViewAction())
-            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", f"Alt+{key % 10}"),
+            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go",
+                           f"Alt+{key % 10}" if key <= 10 else ""),
                 lambda _=False, d=dock_id: self.focus_dock(d))
         add(ActionSpec("reset_layout", "&Reset layout", "&View", "Ctrl+Shift+R",
                        "Put every panel back where it starts"), self.reset_layout)
@@ -358,6 +371,9 @@ class MainWindow(QMainWindow):
             lambda: self._step_timeframe(-1))
         self._register_trade_actions()
         self._register_signal_actions()
+        add(ActionSpec("backtest_new", "&New backtest…", "&Backtest", "Ctrl+Shift+T",
+                       "Test a strategy on history: its parameters, the data, fills and "
+                       "costs"), self.new_backtest)
         self.strategies_panel.register_actions(self.actions)
         if isinstance(self.engine.feed, ReplayFeed):
             self._register_replay_actions(self.engine.feed)
@@ -450,8 +466,34 @@ class MainWindow(QMainWindow):
                   "account": self.account.positions_table, "log": self.log_panel.text,
                   "risk": self.risk_panel.rules_table,
                   "strategies": self.strategies_panel.table,
-                  "signals": self.signals_panel.table}[dock_id]
+                  "signals": self.signals_panel.table}.get(dock_id)
+        if dock_id == "backtest":
+            target = self.backtest_panel().runs_table
+        assert target is not None
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # -- backtests ----------------------------------------------------------------------
+    def _make_backtest_panel(self) -> BacktestPanel:
+        """Built when the Backtest dock is first shown or used (it imports pandas)."""
+        from ui.panels.backtest import BacktestPanel
+
+        engine = self.engine
+        writer = engine.writer
+        panel = BacktestPanel(engine.store, writer.call if writer is not None else
+                              asyncio.to_thread, self._home,
+                              lambda: engine.strategies.catalog.strategies,
+                              engine.instruments, list(engine.timeframes))
+        panel.message.connect(self.notify)
+        panel.refresh()
+        return panel
+
+    def backtest_panel(self) -> BacktestPanel:
+        return cast("BacktestPanel", self.backtest.panel())
+
+    def new_backtest(self) -> None:
+        """Backtest → New backtest…: the dock comes forward and the dialog opens."""
+        self.focus_dock("backtest")
+        self.backtest_panel().open_new_backtest()
 
     # -- trading commands (all through the router) --------------------------------------
     def next_client_id(self) -> str:
@@ -829,6 +871,8 @@ class MainWindow(QMainWindow):
         if self._on_setup_awaiting in listeners:
             listeners.remove(self._on_setup_awaiting)
         self.save_layout()
+        if self.backtest.built is not None:  # a running backtest is killed, never orphaned
+            self.backtest_panel().process.wait_stopped()
         self.bridge.stop()
         super().closeEvent(event)
         self.closed.emit()

@@ -4,6 +4,7 @@
     bracket --smoke --screenshot shot.png     start, stream, screenshot, print JSON, exit
     bracket run --headless --seconds 600 --speed max --seed 7 --report run.json
     bracket import FILE [--symbol NQ] [--timeframe 1m] [--tz America/New_York]
+    bracket backtest --strategy "SMA crossover@NQ" --from 2026-09-01 --to 2026-11-27
 
 Common options (``--home``, ``-v``) and run options work before or after the subcommand.
 
@@ -33,6 +34,7 @@ from workstation.accounts import (
     check_account_name,
     fresh_account_name,
 )
+from workstation.backtest.cli import add_parser as add_backtest_parser
 from workstation.bus import EventBus
 from workstation.clock import SimClock
 from workstation.config import (
@@ -239,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--from", dest="start", required=True, help="2024-07-01 (UTC)")
     history.add_argument("--to", dest="end", default=None, help="default: now")
     _add_options(history, COMMON_OPTIONS, after_command=True)
+    backtest = add_backtest_parser(commands)
+    _add_options(backtest, COMMON_OPTIONS, after_command=True)
     check = commands.add_parser("check", help="check the whole database for damage (slow on "
                                               "a large file); exit 2 when it is damaged")
     _add_options(check, COMMON_OPTIONS, after_command=True)
@@ -264,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
             from workstation.alpaca.cli import history
 
             return history(home, settings, args)
+        if args.command == "backtest":
+            from workstation.backtest.cli import run as backtest
+
+            return backtest(home, settings, args,
+                            _checked_strategies(home, settings, [args.strategy])[0])
         account, scratch = _account(args)
         strategies = _checked_strategies(home, settings, args.strategy)
         if args.replay is not None:

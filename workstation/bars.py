@@ -244,7 +244,10 @@ def make_aggregator(instrument: Instrument, timeframe: Timeframe, clock: Clock,
 class BarEngine:
     """Routes ticks to each symbol's aggregators and keeps recent closed bars."""
 
-    def __init__(self, bus: EventBus, clock: Clock, history: int = 2_000) -> None:
+    def __init__(self, bus: EventBus, clock: Clock, history: int = 2_000, *,
+                 from_ticks: bool = True) -> None:
+        """``from_ticks`` False: the feed publishes closed bars itself (a bar backtest); this
+        engine then only keeps their history."""
         self._bus = bus
         self._clock = clock
         self._history_len = history
@@ -252,7 +255,8 @@ class BarEngine:
         self._aggregators: dict[tuple[str, str], _Aggregator] = {}
         self._history: dict[tuple[str, str], deque[Bar]] = {}
         self.bars_closed = 0
-        bus.subscribe(Tick, self.on_tick, "BarEngine.on_tick")
+        if from_ticks:
+            bus.subscribe(Tick, self.on_tick, "BarEngine.on_tick")
         bus.subscribe(Bar, self._remember, "BarEngine.remember")
 
     def add(self, instrument: Instrument, timeframe: Timeframe | str) -> None:

@@ -125,7 +125,13 @@ class FillModel(Strict):
     limit_fill_on_touch: bool = False
     stop_trigger: Literal["trade", "quote"] = "trade"
     partial_fills: bool = False
-    typical_spread_ticks: Annotated[int, Field(ge=1, le=1_000)] = 1
+    # half of it (in whole ticks, against the trader) is paid by a market order when no
+    # quote is known; 0: fill at the last trade (bar backtests, to compare with other tools)
+    typical_spread_ticks: Annotated[int, Field(ge=0, le=1_000)] = 1
+    slippage_bps: Annotated[float, Field(ge=0, le=1_000)] = 0.0  # market and stop fills
+    # bar backtests: a market order placed at a bar's close fills at the next bar's open,
+    # or at that close
+    bar_market_fill: Literal["next_open", "close"] = "next_open"
     commission: Annotated[float, Field(ge=0, le=MAX_MONEY)] | None = None  # per unit per side
     margin: Annotated[float, Field(ge=0, le=MAX_MONEY)] | None = None  # per futures contract
 

@@ -111,11 +111,14 @@ class Engine:
                  plugin_folders: list[Path] | None = None,
                  strategies: list[InstanceSettings] | None = None,
                  account: str = DEFAULT_ACCOUNT, scratch: bool = False,
+                 bars_from_feed: bool = False,
                  live: LiveMarket | None = None) -> None:
         """``account``: the paper account traded. ``scratch``: a run with a market of its
         own (seeded headless and smoke runs): it neither continues nor stores the home's
         simulated market data, so the same seed gives the same records on any home.
-        ``live``: a real market (its LiveClock, feed and broker) instead of the simulator."""
+        ``bars_from_feed``: the feed publishes closed bars (a bar backtest), none are built
+        from ticks. ``live``: a real market (its LiveClock, feed and broker) instead of the
+        simulator."""
         self.settings = settings
         self.live = live
         self.account = account
@@ -124,7 +127,7 @@ class Engine:
         self.bus = EventBus()
         self.clock = live.clock if live is not None else SimClock()
         self.market = MarketState(self.bus)
-        self.bars = BarEngine(self.bus, self.clock)
+        self.bars = BarEngine(self.bus, self.clock, from_ticks=not bars_from_feed)
         self.timeframes = timeframes if timeframes is not None else list(settings.timeframes)
         for instrument in self.instruments.values():
             for timeframe in self.timeframes:
@@ -489,6 +492,11 @@ class Engine:
             self.store.close()
         if self._account_lock is not None:
             self._account_lock.release()
+
+    @property
+    def fills(self) -> list[Fill]:
+        """Every fill of this run, in order."""
+        return self._fills
 
     def report(self) -> dict[str, Any]:
         """Counts, timings and records; everything but the timings is deterministic."""

@@ -120,6 +120,15 @@ class Bar(NamedTuple):
     flags: int = BarFlag.NONE
 
 
+class MarketBar(Bar):
+    """Market data as a bar: the market traded through this range between ``ts`` and
+    ``end``. What ticks are to live trading, these are to a bar backtest: the paper broker
+    fills resting orders along the bar's intrabar path, the trade tracker marks excursions
+    from its high and low. Strategies receive the closed ``Bar`` published after it."""
+
+    __slots__ = ()
+
+
 class Direction(StrEnum):
     LONG = "long"
     SHORT = "short"

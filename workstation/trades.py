@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from workstation.bus import EventBus
 from workstation.clock import Clock
-from workstation.model import NS_PER_SECOND, Instrument, Tick
+from workstation.model import NS_PER_SECOND, Instrument, MarketBar, Tick
 from workstation.orders import (
     Fill,
     OrderIntent,
@@ -186,10 +186,14 @@ class TradeTracker:
         self._orders: dict[str, OrderUpdate] = {}
         self._closing: dict[str, str] = {}  # client id of a close_trade order -> trade id
         self.closed: deque[TradeRecord] = deque(maxlen=5_000)
+        # excursion samples and TradeChanged on every new sample or extreme: what the
+        # Trades panel and the journal show; a backtest, which shows neither, turns them off
+        self.excursions = True
         self._ids = itertools.count(1)
         bus.subscribe(OrderUpdate, self.on_order, "TradeTracker.on_order")
         bus.subscribe(Fill, self.on_fill, "TradeTracker.on_fill")
         bus.subscribe(Tick, self.on_tick, "TradeTracker.on_tick")
+        bus.subscribe(MarketBar, self.on_market_bar, "TradeTracker.on_market_bar")
 
     def active(self) -> list[ActiveTrade]:
         return list(self._active.values())
@@ -424,11 +428,28 @@ class TradeTracker:
         if not trades:
             return
         for trade in list(trades):
-            self._mark(trade, tick)
+            self._mark(trade, tick.price, tick.ts)
 
-    def _mark(self, trade: ActiveTrade, tick: Tick) -> None:
-        trade.last_price = tick.price
-        points = (tick.price - trade.entry) * trade.direction
+    def on_market_bar(self, bar: MarketBar) -> None:
+        """A bar backtest's market data: a trade's excursions reach the bar's extremes (only
+        its close for a trade opened inside the bar: the range may predate the entry)."""
+        trades = self._by_symbol.get(bar.symbol)
+        if not trades:
+            return
+        end = bar.end
+        for trade in list(trades):
+            if trade.entry_ts <= bar.ts:
+                best, worst = ((bar.high, bar.low) if trade.direction > 0
+                               else (bar.low, bar.high))
+                if (best - trade.entry) * trade.direction > trade.mfe_points:
+                    self._mark(trade, best, end)
+                if (worst - trade.entry) * trade.direction < trade.mae_points:
+                    self._mark(trade, worst, end)
+            self._mark(trade, bar.close, end)
+
+    def _mark(self, trade: ActiveTrade, price: float, ts: int) -> None:
+        trade.last_price = price
+        points = (price - trade.entry) * trade.direction
         extreme = points > trade.mfe_points or points < trade.mae_points
         if points > trade.mfe_points:
             trade.mfe_points = points
@@ -436,11 +457,13 @@ class TradeTracker:
         elif points < trade.mae_points:
             trade.mae_points = points
         trade.version += 1
+        if not self.excursions:
+            return
         last = trade.samples[-1][1] if trade.samples else 0.0
         step = (trade.r_points * SAMPLE_STEP_R if trade.r_points
                 else trade.tick_size * SAMPLE_STEP_TICKS)
         if abs(points - last) >= step - _EPS:
-            self._sample(trade, tick.ts, points)
+            self._sample(trade, ts, points)
         elif extreme:
             self._changed(trade)  # a new MFE or MAE between samples: the journal keeps it
 
@@ -490,6 +513,8 @@ class TradeTracker:
         self._changed(trade)
 
     def _sample(self, trade: ActiveTrade, ts: int, points: float) -> None:
+        if not self.excursions:
+            return
         trade.samples.append((ts, points, trade.mfe_points, trade.mae_points))
         if len(trade.samples) > MAX_SAMPLES:
             trade.samples[:] = trade.samples[::2]  # keep the shape, halve the points

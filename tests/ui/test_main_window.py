@@ -144,7 +144,7 @@ def test_view_menu_toggles_every_dock_and_offers_reset(workstation):
     view = next(m for m in window.menuBar().actions() if m.text() == "&View").menu()
     texts = [a.text() for a in view.actions() if not a.isSeparator()]
     assert texts == ["Watchlist", "Chart", "Log", "Trades", "Trade excursion", "Orders", "Account",
-                     "Risk", "Strategies", "Signals", "&Reset layout"]
+                     "Risk", "Strategies", "Signals", "Backtest", "&Reset layout"]
     window.docks["log"].toggleViewAction().trigger()
     assert window.docks["log"].isHidden()
     assert window.actions["reset_layout"].shortcut().toString() == "Ctrl+Shift+R"

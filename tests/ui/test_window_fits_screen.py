@@ -42,8 +42,8 @@ print(json.dumps({
     "frame": [frame.x(), frame.y(), frame.width(), frame.height()],
     "size": [window.width(), window.height()],
     "badges": [inside(window.badge), inside(window.risk_indicator), inside(window.clock_label)],
-    "signals_tab": window.tabifiedDockWidgets(window.docks["trades"]) == [
-        window.docks["strategies"], window.docks["signals"]],
+    "signals_tab": window.docks["signals"] in window.tabifiedDockWidgets(
+        window.docks["trades"]),
 }))
 window.save_layout()  # as closing does: the next start restores it
 """

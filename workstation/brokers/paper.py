@@ -16,6 +16,13 @@ Fills follow the market the feed publishes, on the engine's clock:
   they fill, priced from the entry's average fill when the bracket is anchored
   (and re-priced when a later partial fill moves that average); legs still
   working when the position goes flat are canceled.
+- on bars (a bar backtest publishes MarketBar events instead of ticks): between bars
+  the market is closed, so a market order placed at a bar's close fills at the next
+  bar's open (or at that close, if configured). Within a bar the price is taken to
+  move open -> nearer extreme -> farther extreme -> close, in straight lines; a stop or
+  limit fills at its price when the path crosses it, a stop gapped through at the open
+  fills at the open (the worse price). A bar no working order can reach is skipped in
+  a few comparisons: that is what keeps a bar backtest fast.
 All randomness (slippage, latency) comes from one seeded generator, so the same
 feed and seed give the same fills (invariant 6).
 """
@@ -29,9 +36,9 @@ from dataclasses import dataclass
 
 from workstation.brokers.base import BrokerError
 from workstation.bus import EventBus
-from workstation.clock import Clock
+from workstation.clock import Clock, SimClock
 from workstation.config import FillModel, Settings
-from workstation.model import Instrument, Quote, Tick
+from workstation.model import Instrument, MarketBar, Quote, Tick
 from workstation.orders import (
     Fill,
     Order,
@@ -58,6 +65,7 @@ class _Touch:
     ask_size: float = 0.0
     last: float = 0.0
     sized: bool = False  # the last quote showed sizes: fills are capped by what is left
+    between_bars: bool = False  # bar data: no market until the next bar opens
 
 
 class PaperBroker:
@@ -82,6 +90,7 @@ class PaperBroker:
         self._fill_seq = itertools.count(1)
         bus.subscribe(Quote, self.on_quote, "PaperBroker.on_quote")
         bus.subscribe(Tick, self.on_tick, "PaperBroker.on_tick")
+        bus.subscribe(MarketBar, self.on_market_bar, "PaperBroker.on_market_bar")
 
     # -- commands ---------------------------------------------------------------------
     def submit(self, intent: OrderIntent) -> OrderUpdate:
@@ -136,6 +145,10 @@ class PaperBroker:
         """The broker's own record (for the journal, which stores every field)."""
         return self._orders.get(order_id)
 
+    def order_count(self) -> int:
+        """Orders accepted or rejected so far (without a snapshot of each)."""
+        return len(self._orders)
+
     def all_orders(self) -> list[OrderUpdate]:
         return [order.snapshot() for order in self._orders.values()]
 
@@ -189,6 +202,54 @@ class PaperBroker:
         if working:
             for order in list(working):
                 self._evaluate(order, tick)
+
+    def on_market_bar(self, bar: MarketBar) -> None:
+        """Fill what the bar's range reached, along its intrabar path, then mark at its
+        close; until the next bar the market is closed (``bar_market_fill`` next_open)."""
+        touch = self._touch.get(bar.symbol)
+        if touch is None:
+            return
+        touch.between_bars = False
+        working = self._working[bar.symbol]
+        if working and _reachable(working, bar.low, bar.high):
+            self._walk(bar, touch, working)
+        touch.last = bar.close
+        touch.between_bars = self._models[bar.symbol].bar_market_fill == "next_open"
+        self.portfolio.mark(bar.symbol, bar.close, bar.end)
+
+    def _walk(self, bar: MarketBar, touch: _Touch, working: list[Order]) -> None:
+        """Open -> nearer extreme -> farther extreme -> close; every order price the path
+        crosses is a stop on the way (orders placed on the way are found too)."""
+        first, second = ((bar.high, bar.low) if bar.high - bar.open <= bar.open - bar.low
+                         else (bar.low, bar.high))
+        span = bar.end - bar.ts
+        point = self._path_point
+        point(bar, touch, working, bar.open, bar.ts)
+        start = bar.open
+        for number, end in enumerate((first, second, bar.close), 1):
+            ts_from, ts_to = bar.ts + span * (number - 1) // 3, bar.ts + span * number // 3
+            if number == 3:
+                ts_to = bar.end - 1
+            price = start
+            while working:
+                level = _next_level(working, price, end)
+                if level is None:
+                    break
+                share = (level - start) / (end - start)
+                point(bar, touch, working, level, ts_from + int((ts_to - ts_from) * share))
+                price = level
+            if end != price:
+                point(bar, touch, working, end, ts_to)
+            start = end
+
+    def _path_point(self, bar: MarketBar, touch: _Touch, working: list[Order], price: float,
+                    ts: int) -> None:
+        if isinstance(self._clock, SimClock):  # bar data drives simulated time
+            self._clock.advance_to(ts)
+        touch.last = price
+        trade = Tick(bar.symbol, ts, price, math.inf)
+        for order in list(working):
+            self._evaluate(order, trade)
 
     # -- acceptance -------------------------------------------------------------------
     def _accept(self, intent: OrderIntent, *, check_buying_power: bool) -> Order:
@@ -307,6 +368,8 @@ class PaperBroker:
 
     def _stop_hit(self, order: Order, trade: Tick | None) -> bool:
         touch = self._touch[order.symbol]
+        if touch.between_bars:
+            return False
         buy = order.side is OrderSide.BUY
         if self._models[order.symbol].stop_trigger == "trade":
             price = trade.price if trade is not None else touch.last
@@ -345,6 +408,8 @@ class PaperBroker:
         price = touch.ask if buy else touch.bid
         available = touch.ask_size if buy else touch.bid_size
         capped = touch.sized
+        if touch.between_bars:
+            return  # bar data: the next bar's open fills it
         if price <= 0:
             # half the typical spread in whole ticks, rounded against the trader: half of
             # a one-tick spread is off the grid, and rounding it to nearest would favour
@@ -357,7 +422,7 @@ class PaperBroker:
         qty = order.remaining
         if model.partial_fills and capped:
             qty = min(qty, available)  # nothing left shown: nothing fills until the next quote
-        slip = self._slippage_ticks(model) * inst.tick_size
+        slip = self._slippage_ticks(model) * inst.tick_size + price * model.slippage_bps / 1e4
         self._execute(order, qty, price + slip if buy else price - slip)
 
     def _match_limit(self, order: Order, trade: Tick | None) -> None:
@@ -530,6 +595,39 @@ class PaperBroker:
             raise BrokerError(f"order {order_id} ({order.intent.client_order_id}) is already "
                               f"{order.status}")
         return order
+
+
+def _reachable(working: list[Order], low: float, high: float) -> bool:
+    """Whether a bar from ``low`` to ``high`` can fill or move any of these orders."""
+    for order in working:
+        kind = order.intent.type
+        if kind is OrderType.MARKET or kind is OrderType.TRAILING_STOP or order.triggered:
+            return True
+        limit = kind is OrderType.LIMIT
+        price = order.limit_price if limit else order.stop_price
+        if price is None:
+            return True
+        # a buy stop or a sell limit needs the price up to it; a sell stop or a buy limit,
+        # down to it (a bar that opens beyond it has gapped through it)
+        upward = (order.side is OrderSide.BUY) is not limit
+        if (high >= price) if upward else (low <= price):
+            return True
+    return False
+
+
+def _next_level(working: list[Order], price: float, end: float) -> float | None:
+    """The nearest order price strictly between ``price`` and ``end`` on the way there."""
+    rising = end > price
+    best = None
+    for order in working:
+        kind = order.intent.type
+        level = (order.limit_price if kind is OrderType.LIMIT or order.triggered
+                 else order.stop_price)
+        if level is None or not ((price < level < end) if rising else (end < level < price)):
+            continue
+        if best is None or (level < best if rising else level > best):
+            best = level
+    return best
 
 
 def _bracket_problem(intent: OrderIntent, reference: float, inst: Instrument) -> str:

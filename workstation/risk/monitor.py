@@ -11,11 +11,19 @@ event; a hard rule at 100% fires the kill switch (and a prop-firm rule flattens)
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 
 from workstation.bus import EventBus
 from workstation.clock import Clock
-from workstation.model import NS_PER_SECOND, AssetClass, Instrument, Tick, ns_to_datetime
+from workstation.model import (
+    NS_PER_SECOND,
+    AssetClass,
+    Instrument,
+    MarketBar,
+    Tick,
+    ns_to_datetime,
+)
 from workstation.orders import Fill
 from workstation.portfolio import AccountReset, Portfolio, next_day_roll
 from workstation.risk.events import RiskLevelChanged
@@ -36,6 +44,8 @@ log = logging.getLogger(__name__)
 
 EVALUATE_EVERY_NS = 250_000_000
 COUNT_UNITS = ("positions", "contracts", "losses")  # capped exactly, never "locked" at 90%
+# every used-% at which a level changes (up at 50/70/90, down 5 below, breach at 100)
+_LEVEL_LINES_PCT = (45.0, 50.0, 65.0, 70.0, 85.0, 90.0, 100.0)
 PROP_PREFIX = "prop_"  # the rules a prop-firm preset adds (rules.prop_rules)
 
 
@@ -83,9 +93,11 @@ class RiskMonitor:
         self.position_statuses: tuple[RuleStatus, ...] = ()
         self._next_eval = 0
         self._next_check = 0
+        self._quiet_band = 0.0  # equity can move this much without a level changing
         self.reset_numbers(clock.now_ns())
         bus.subscribe(Fill, self.on_fill, "RiskMonitor.on_fill")
         bus.subscribe(Tick, self.on_tick, "RiskMonitor.on_tick")
+        bus.subscribe(MarketBar, self.on_market_bar, "RiskMonitor.on_market_bar")
         bus.subscribe(TradeClosed, self.on_trade_closed, "RiskMonitor.on_trade_closed")
         bus.subscribe(AccountReset, lambda _: self.reset_numbers(clock.now_ns()),
                       "RiskMonitor.on_reset")
@@ -116,13 +128,32 @@ class RiskMonitor:
     def on_tick(self, tick: Tick) -> None:
         """One comparison per tick; the work happens at the planned times only."""
         if tick.ts >= self._next_check:
-            ts = tick.ts
-            if ts >= self._next_roll:
-                self._roll_day(ts)
-            if ts >= self._next_eval and self._portfolio.positions:
+            self._check(tick.ts)
+
+    def on_market_bar(self, bar: MarketBar) -> None:
+        """A bar backtest's market data: checked at the bar's close, as a tick would be. A
+        bar that moved equity less than the distance to the nearest level line of any
+        money rule, and made no new high, cannot change a level: it is not re-measured
+        (a full measure costs ~20 us, more than the rest of a bar's path)."""
+        ts = bar.end
+        if ts < self._next_check:
+            return
+        if ts < self._next_roll:
+            equity = self._portfolio.equity()
+            if (abs(equity - self.equity) < self._quiet_band and equity <= self.high_water
+                    and equity <= self.intraday_high_equity):
                 self._next_eval = ts + EVALUATE_EVERY_NS
-                self.evaluate()
-            self._plan()
+                self._plan()
+                return
+        self._check(ts)
+
+    def _check(self, ts: int) -> None:
+        if ts >= self._next_roll:
+            self._roll_day(ts)
+        if ts >= self._next_eval and self._portfolio.positions:
+            self._next_eval = ts + EVALUATE_EVERY_NS
+            self.evaluate()
+        self._plan()
 
     def _plan(self) -> None:
         """When on_tick next has work: the day roll, or a re-measure while positions exist."""
@@ -198,6 +229,7 @@ class RiskMonitor:
         self.loss_statuses = tuple(s for s in statuses if s.loss)
         self.contract_statuses = tuple(s for s in statuses if s.unit == "contracts")
         self.position_statuses = tuple(s for s in statuses if s.unit == "positions")
+        self._quiet_band = _quiet_band(statuses) if judge else 0.0
         # last: the kill switch may flatten, and those fills measure again (re-entrantly)
         breach = next((s for s in statuses if s.hard and s.breached), None) if judge else None
         if breach is not None and not self._kill.active:
@@ -313,3 +345,17 @@ class RiskMonitor:
 def _day_key(next_roll: int) -> str:
     """The trading day that ends at ``next_roll`` (its New York date)."""
     return ns_to_datetime(next_roll).astimezone(NEW_YORK).date().isoformat()
+
+
+def _quiet_band(statuses: list[RuleStatus]) -> float:
+    """How far equity can move before a money rule reaches a level line (their values move
+    one for one with equity); 0 when a rule measured in percent could move otherwise."""
+    band = math.inf
+    for status in statuses:
+        if status.unit in COUNT_UNITS:
+            continue  # counts change with fills, which always measure
+        if status.unit != "$" or status.limit <= 0:
+            return 0.0
+        for line in _LEVEL_LINES_PCT:
+            band = min(band, abs(line * status.limit / 100 - status.value))
+    return band

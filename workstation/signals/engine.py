@@ -195,8 +195,8 @@ class SignalEngine:
 
     # -- the market confirms, or not -------------------------------------------------------
     def on_bar(self, bar: Bar) -> None:
-        if bar.timeframe != self.settings.timeframe:
-            return
+        if bar.timeframe != self.settings.timeframe or not self._open.get(bar.symbol):
+            return  # no unfinished signal on this symbol: nothing to confirm or expire
         if bar.symbol not in self._session_timers:
             self._catch_up_session(bar.symbol, bar.end)
         for record in self._open_on(bar.symbol):

@@ -157,6 +157,17 @@ class Store:
         return [Bar(r.symbol, r.timeframe, r.ts, r.end_ts, r.open, r.high, r.low, r.close,
                     r.volume, r.trades, r.flags) for r in reversed(rows)]
 
+    def bars_between(self, symbol: str, timeframe: str, start_ns: int, end_ns: int) -> list[Bar]:
+        """Bars opening in ``start_ns <= ts < end_ns``, oldest first."""
+        table = schema.bars
+        query = (select(table).where(table.c.symbol == symbol, table.c.timeframe == timeframe,
+                                     table.c.ts >= start_ns, table.c.ts < end_ns)
+                 .order_by(table.c.ts))
+        with self._translated_errors("read bars"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [Bar(r.symbol, r.timeframe, r.ts, r.end_ts, r.open, r.high, r.low, r.close,
+                    r.volume, r.trades, r.flags) for r in rows]
+
     def iter_ticks(self, symbols: Iterable[str], start_ns: int | None = None,
                    end_ns: int | None = None) -> Iterator[list[TickRecord]]:
         """Stored ticks of ``symbols`` as (symbol, ts, price, size, side), in time order."""

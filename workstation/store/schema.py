@@ -288,6 +288,32 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             replayed_ts INTEGER NOT NULL
         )""",
     ]),
+    (8, "backtest runs: what was tested, its figures, trades and equity", [
+        # AUTOINCREMENT: a deleted run's number is never given to another
+        """CREATE TABLE backtest_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_ts INTEGER NOT NULL,
+            strategy TEXT NOT NULL,
+            strategy_version TEXT NOT NULL,
+            file_hash TEXT NOT NULL,
+            params TEXT NOT NULL,
+            symbols TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            start_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            metrics TEXT NOT NULL,
+            trades TEXT NOT NULL,
+            curve_ts BLOB NOT NULL,
+            curve_equity BLOB NOT NULL,
+            daily TEXT NOT NULL,
+            bars INTEGER NOT NULL,
+            wall_s REAL NOT NULL,
+            problems TEXT NOT NULL,
+            extra TEXT NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

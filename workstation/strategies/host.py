@@ -552,9 +552,15 @@ class StrategyHost:
         self._writer.submit(lambda: self._write(repo.save_instance, settings, status, reason,
                                                 now))
 
+    def tick_symbols(self) -> list[str]:
+        """Symbols that a running instance wants every trade of."""
+        return list(self._by_symbol_ticks)
+
     def _save_state(self, ctx: StrategyContext) -> None:
+        if self._writer is None:  # no store (a backtest): nothing to save, nothing to encode
+            return
         encoded = ctx.state_to_save()
-        if encoded is not None and self._writer is not None:
+        if encoded is not None:
             instance_id = ctx.instance_id
             self._writer.submit(lambda: self._write(repo.save_state, instance_id, encoded))
 
