@@ -170,8 +170,17 @@ class MainWindow(QMainWindow):
         watch = self._settings.value("watchlist/symbols", engine.settings.watchlist, type=list)
         self.watchlist_model = WatchlistModel(engine.market, instruments,
                                               [s for s in watch if s in instruments])
-        self.watchlist = WatchlistPanel(self.watchlist_model, list(instruments))
+        live = engine.live
+        finds = live is not None and hasattr(live, "add_symbol")
+        self.watchlist = WatchlistPanel(
+            self.watchlist_model, list(instruments),
+            find=(lambda symbol: live.add_symbol(engine, symbol)) if finds else None,
+            search=live.search if finds else None)
         self.chart = ChartPanel(instruments, engine.timeframes)
+        if finds:  # symbols added from the market's asset list: charted, and kept
+            self.watchlist.symbol_added.connect(self.chart.symbol_box.addItem)
+            self.watchlist.problem.connect(lambda text: self.notify(text, True))
+            self.watchlist.find_all([s for s in watch if s not in instruments])
         self.log_panel = LogPanel(engine.clock.now_ns)
         price = price_sample(instruments, lambda s: engine.market.get(s).reference)
         self.trades = TradesPanel(instruments, engine.clock.now_ns, price)

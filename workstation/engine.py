@@ -354,6 +354,17 @@ class Engine:
         self.bus.publish(AccountReset(self.clock.now_ns(), self.portfolio.starting_cash))
         log.info("paper account reset to %.2f", self.portfolio.starting_cash)
 
+    def add_instrument(self, instrument: Instrument) -> bool:
+        """A symbol found while running (an Alpaca asset): every part shares the instrument
+        map, so all see it at once; its bars are built from now on. False if known."""
+        if instrument.symbol in self.instruments:
+            return False
+        self.instruments[instrument.symbol] = instrument
+        self.portfolio.margins[instrument.symbol] = self.settings.margin(instrument)
+        for timeframe in self.timeframes:
+            self.bars.add(instrument, timeframe)
+        return True
+
     def _count_bar(self, bar: Bar) -> None:
         self.bars_by_timeframe[bar.timeframe] = self.bars_by_timeframe.get(bar.timeframe, 0) + 1
 

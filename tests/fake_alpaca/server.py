@@ -75,6 +75,15 @@ class FakeAlpaca:
         self.positions: dict[str, dict[str, Any]] = {}
         self.trade_clients: list[web.WebSocketResponse] = []
         self.requests: list[tuple[str, str]] = []
+        self.assets: list[dict[str, Any]] = [
+            _asset("AAPL", "Apple Inc.", "us_equity"), _asset("MSFT", "Microsoft Corp.",
+                                                              "us_equity"),
+            _asset("NVDA", "NVIDIA Corporation", "us_equity"),
+            _asset("APLD", "Applied Digital Corp.", "us_equity"),
+            _asset("PINE", "Alpine Income Property Trust", "us_equity"),
+            _asset("ETH/USD", "Ethereum / US Dollar", "crypto", min_trade_increment=0.000000001,
+                   price_increment=0.1),
+            _asset("DELIST", "Delisted Co.", "us_equity", tradable=False)]
         self.fail_next: list[tuple[int, int, str]] = []  # (status, code, message)
         self.order_response_delay_s = 0.0  # the order is made, the answer comes this late
         self.silent_rest = False  # requests hang (until the client gives up)
@@ -119,6 +128,7 @@ class FakeAlpaca:
         app.router.add_get("/v2/account", self._account)
         app.router.add_get("/v2/clock", self._clock)
         app.router.add_get("/v2/positions", self._positions)
+        app.router.add_get("/v2/assets", self._assets)
         app.router.add_post("/v2/orders", self._submit)
         app.router.add_get("/v2/orders", self._list_orders)
         app.router.add_get("/v2/orders:by_client_order_id", self._by_client_id)
@@ -299,6 +309,12 @@ class FakeAlpaca:
         if problem is not None:
             return problem
         return web.json_response([p for p in self.positions.values() if float(p["qty"]) != 0])
+
+    async def _assets(self, request: web.Request) -> web.Response:
+        problem = await self._gate(request)
+        if problem is not None:
+            return problem
+        return web.json_response(self.assets)
 
     async def _submit(self, request: web.Request) -> web.Response:
         problem = await self._gate(request)
@@ -528,6 +544,15 @@ class FakeAlpaca:
 
     def orders_with_client_id(self, cid: str) -> int:
         return self.run(lambda: sum(o["client_order_id"] == cid for o in self.orders.values()))
+
+
+def _asset(symbol: str, name: str, kind: str, tradable: bool = True,
+           **extra: Any) -> dict[str, Any]:
+    return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, symbol)), "class": kind,
+            "exchange": "CRYPTO" if kind == "crypto" else "NASDAQ", "symbol": symbol,
+            "name": name, "status": "active", "tradable": tradable, "marginable": True,
+            "shortable": kind != "crypto", "easy_to_borrow": True, "fractionable": True,
+            **extra}
 
 
 def _num(value: float) -> str:

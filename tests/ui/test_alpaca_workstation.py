@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from tests.fake_alpaca import FakeAlpaca, trade_msg
@@ -85,3 +86,34 @@ def test_safe_mode_is_shown_and_acknowledged_with_a_confirmation(
                      "• position AAPL: Alpaca holds 10, the journal 0\n\n"
                      "Allow new entries again?"]
     assert not live.safe_mode.active
+
+
+def test_any_alpaca_symbol_is_found_by_name_added_streamed_and_kept(
+        alpaca_window, qtbot, fake, run):
+    window = alpaca_window()
+    panel = window.watchlist
+    panel.adder.setFocus()
+    qtbot.keyClicks(panel.adder.lineEdit(), "nvidia")
+    qtbot.waitUntil(lambda: panel.suggestions.stringList() == ["NVDA — NVIDIA Corporation"],
+                    timeout=5_000)
+    panel.adder.lineEdit().setText("NVDA — NVIDIA Corporation")
+    qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "NVDA" in window.watchlist_model.symbols(), timeout=10_000)
+    engine = window.engine
+    assert engine.instruments["NVDA"].schedule == "us_equity"
+    assert window.chart.symbol_box.findText("NVDA") >= 0
+    qtbot.waitUntil(lambda: "NVDA" in fake.subscriptions(), timeout=10_000)
+    fake.push([trade_msg("NVDA", 181.5, 10, datetime.now(UTC), 7)])
+    qtbot.waitUntil(lambda: engine.market.get("NVDA").last == 181.5, timeout=10_000)
+
+
+def test_a_symbol_alpaca_does_not_have_is_refused_with_a_notice(alpaca_window, qtbot):
+    window = alpaca_window()
+    panel = window.watchlist
+    problems: list[str] = []
+    panel.problem.connect(problems.append)
+    panel.adder.lineEdit().setText("delist")
+    qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(problems), timeout=10_000)
+    assert problems == ["DELIST is not a tradable Alpaca stock or crypto pair"]
+    assert "DELIST" not in window.watchlist_model.symbols()

@@ -357,3 +357,14 @@ def test_a_malformed_message_is_quarantined_and_the_stream_goes_on(fake, tmp_pat
         ("malformed", "malformed trade (KeyError: 's')")]
     assert desk.of(Tick) == [Tick("AAPL", ns(T0), 100.5, 2.0, 0)]
     assert fake.data_connections == 1  # no reconnect
+
+
+def test_a_symbol_added_as_the_feed_starts_is_subscribed_once_it_is_live(fake, tmp_path):
+    async def scenario():
+        desk = Desk(fake, tmp_path, ["AAPL"])
+        desk.task = asyncio.ensure_future(desk.feed.run())
+        await desk.feed.subscribe(["MSFT"])  # before the connection is live
+        await eventually(lambda: fake.subscriptions() == {"AAPL", "MSFT"})
+        await desk.stop()
+
+    asyncio.run(scenario())

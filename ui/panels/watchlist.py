@@ -1,16 +1,21 @@
 """Watchlist dock: live last/bid/ask/change/volume per symbol.
 
 Keyboard: arrows move, Enter shows the symbol on the chart, Delete removes it;
-the combo box at the top adds any configured instrument.
+the combo box at the top adds any configured instrument, and on a market with an asset
+list (Alpaca) any symbol it has, found by symbol or by name as you type.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QCompleter,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
@@ -22,15 +27,26 @@ from PySide6.QtWidgets import (
 from ui import theme
 from ui.models.watchlist_model import COLUMNS, WatchlistModel
 
+Find = Callable[[str], Awaitable[str]]  # symbol -> "" once added to the market, else why not
+Search = Callable[[str], Awaitable[list[tuple[str, str]]]]  # text -> (symbol, name)
+SEARCH_DELAY_MS = 250
+NAME_SEPARATOR = " — "
+
 
 class WatchlistPanel(QWidget):
     symbol_chosen = Signal(str)
+    symbol_added = Signal(str)  # a symbol the market added while running
+    problem = Signal(str)
 
     def __init__(self, model: WatchlistModel, all_symbols: list[str],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, find: Find | None = None,
+                 search: Search | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self._all_symbols = all_symbols
+        self._find = find
+        self._search = search
+        self._tasks: set[asyncio.Task[None]] = set()
         self.table = QTableView(self)
         self.table.setObjectName("watchlistTable")
         self.table.setModel(model)
@@ -68,7 +84,61 @@ class WatchlistPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(top)
         layout.addWidget(self.table)
+        if find is not None:
+            self._open_adder()
         self._refill_adder()
+
+    def _open_adder(self) -> None:
+        """Any symbol may be typed; with a search, names are suggested as you type."""
+        self.adder.setEditable(True)
+        self.adder.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.adder.lineEdit().setPlaceholderText("symbol or company name")
+        self.adder.lineEdit().returnPressed.connect(self._add_chosen)
+        self.suggestions = QStringListModel(self)
+        completer = QCompleter(self.suggestions, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.adder.setCompleter(completer)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(
+            lambda: self._spawn(self._suggest(self.adder.currentText())))
+        self.adder.lineEdit().textEdited.connect(lambda _text: self._search_timer.start())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _suggest(self, text: str) -> None:
+        if self._search is None or not text.strip():
+            return
+        found = await self._search(text)
+        self.suggestions.setStringList([f"{symbol}{NAME_SEPARATOR}{name}"
+                                        for symbol, name in found])
+        completer = self.adder.completer()
+        if completer is not None and found and self.adder.lineEdit().hasFocus():
+            completer.complete()
+
+    def find_all(self, symbols: list[str]) -> None:
+        """Symbols saved in the watchlist that the market has to add again after a start."""
+        for symbol in symbols:
+            self._spawn(self.add_found(symbol))
+
+    async def add_found(self, symbol: str) -> bool:
+        """Ask the market for ``symbol`` (not configured), then list it."""
+        assert self._find is not None
+        problem = await self._find(symbol)
+        if problem:
+            self.problem.emit(problem)
+            return False
+        added = self.model.add_symbol(symbol)
+        if added:
+            self._all_symbols.append(symbol)
+            self.symbol_added.emit(symbol)
+            self._refill_adder()
+        return added
 
     def _column_widths(self) -> list[int]:
         """Wide enough for each instrument's prices 5% above their reference, so a
@@ -105,10 +175,17 @@ class WatchlistPanel(QWidget):
         shown = set(self.model.symbols())
         self.adder.clear()
         self.adder.addItems([s for s in self._all_symbols if s not in shown])
-        self.add_button.setEnabled(self.adder.count() > 0)
+        self.add_button.setEnabled(self.adder.count() > 0 or self._find is not None)
+        if self._find is not None:
+            self.adder.setCurrentIndex(-1)
 
     def _add_chosen(self) -> None:
-        symbol = self.adder.currentText()
+        symbol = self.adder.currentText().split(NAME_SEPARATOR)[0].strip()
+        if self._find is not None:
+            symbol = symbol.upper()
+            if symbol and symbol not in self.model.instruments():
+                self._spawn(self.add_found(symbol))
+                return
         if symbol and self.model.add_symbol(symbol):
             self._refill_adder()
 

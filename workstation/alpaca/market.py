@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workstation.alpaca.assets import AssetDirectory
 from workstation.alpaca.credentials import Credentials
 from workstation.alpaca.history import AlpacaHistory
 from workstation.alpaca.reconcile import Reconciliation, reconcile
@@ -62,6 +63,7 @@ class AlpacaMarket:
         self.history = AlpacaHistory(credentials, alpaca, RestRunner(
             "alpaca data", alpaca.rest_timeout_s, alpaca.requests_per_minute))
         self.safe_mode: SafeMode | None = None
+        self.assets: AssetDirectory | None = None
         self.broker_: AlpacaBroker | None = None
         self.feed_: AlpacaFeed | None = None
         self.reconciliations: list[dict[str, Any]] = []
@@ -78,6 +80,7 @@ class AlpacaMarket:
         self.safe_mode = SafeMode(bus, clock)
         self.broker_ = AlpacaBroker(self.credentials, settings.alpaca, instruments, bus, clock,
                                     portfolio, namespace=self.namespace)
+        self.assets = AssetDirectory(self.broker_.client, self.broker_.rest)
         return self.broker_
 
     def attach(self, gate: RiskGate) -> None:
@@ -162,6 +165,31 @@ class AlpacaMarket:
         if self.broker_ is not None:
             await self.broker_.close()
         self.history.close()
+
+    async def add_symbol(self, engine: Engine, symbol: str) -> str:
+        """Trade and stream any Alpaca stock or crypto pair: "" when added, else why not."""
+        if self.assets is None:
+            return "the Alpaca market is not started"
+        try:
+            asset = await self.assets.find(symbol)
+        except (RestError, RestTimeout) as exc:
+            return f"{symbol}: {exc}"
+        if asset is None:
+            return f"{symbol.strip().upper()} is not a tradable Alpaca stock or crypto pair"
+        if engine.add_instrument(asset.instrument()) and self.feed_ is not None:
+            await self.feed_.subscribe([asset.symbol])
+            log.info("added %s (%s) from Alpaca's asset list", asset.symbol, asset.name)
+        return ""
+
+    async def search(self, text: str) -> list[tuple[str, str]]:
+        """(symbol, name) of Alpaca assets matching ``text`` by symbol or name."""
+        if self.assets is None:
+            return []
+        try:
+            return [(a.symbol, a.name) for a in await self.assets.search(text)]
+        except (RestError, RestTimeout) as exc:
+            log.warning("asset search: %s", exc)
+            return []
 
     @property
     def paper(self) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from alpaca.data.enums import DataFeed as AlpacaDataFeed
@@ -68,6 +69,9 @@ class AlpacaFeed:
         self.gap_filler = gap_filler
         self.ticks = 0
         self.quotes = 0
+        # subscription changes wait on the loop: they run here (not on the loop's default
+        # executor, which under qasync is a QThread pool)
+        self.subscriber = ThreadPoolExecutor(1, thread_name_prefix="alpaca-subscribe")
         params = resilience or resilience_from(settings)
         feed = AlpacaDataFeed.SIP if settings.feed == "sip" else AlpacaDataFeed.IEX
 
@@ -109,11 +113,14 @@ class AlpacaFeed:
         reconnect cap) stops the other: the keys and the network are shared."""
         tasks = [asyncio.ensure_future(stream.run()) for stream in self.streams]
         pending = set(tasks)
-        while pending:
-            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if any(stream.state is FeedState.ERROR for stream in self.streams):
-                for stream in self.streams:
-                    stream.stop()
+        try:
+            while pending:
+                _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if any(stream.state is FeedState.ERROR for stream in self.streams):
+                    for stream in self.streams:
+                        stream.stop()
+        finally:
+            self.subscriber.shutdown(wait=False, cancel_futures=True)
         for task in tasks:
             task.result()
 
@@ -193,6 +200,7 @@ class MarketStream(ResilientConnection):
             if self.last_ts:
                 self._gap_from = self.last_ts
             self._live()
+            await self._sync(stream)  # symbols added or removed while this connected
             await stream._consume()
         finally:
             self._stream = None
@@ -224,30 +232,33 @@ class MarketStream(ResilientConnection):
 
     # -- subscriptions -----------------------------------------------------------------
     async def add(self, symbols: list[str]) -> None:
-        new = [s for s in symbols if s not in self.symbols]
-        if not new:
-            return
-        self.symbols.update(new)
+        self.symbols.update(symbols)
         self._has_symbols.set()
         stream = self._stream
         if stream is not None and self.state is FeedState.LIVE:
-            await self._in_thread(lambda: (stream.subscribe_trades(self._on_trade, *new),
-                                           stream.subscribe_quotes(self._on_quote, *new)))
+            await self._sync(stream)
 
     async def remove(self, symbols: list[str]) -> None:
-        gone = [s for s in symbols if s in self.symbols]
-        if not gone:
-            return
-        self.symbols.difference_update(gone)
+        self.symbols.difference_update(symbols)
         stream = self._stream
         if stream is not None and self.state is FeedState.LIVE:
+            await self._sync(stream)
+
+    async def _sync(self, stream: Any) -> None:
+        """Make the connection's subscriptions what ``symbols`` says now."""
+        have = set(stream._handlers["trades"])  # the SDK's subscribed symbols
+        new, gone = sorted(self.symbols - have), sorted(have - self.symbols)
+        if new:
+            await self._in_thread(lambda: (stream.subscribe_trades(self._on_trade, *new),
+                                           stream.subscribe_quotes(self._on_quote, *new)))
+        if gone:
             await self._in_thread(lambda: (stream.unsubscribe_trades(*gone),
                                            stream.unsubscribe_quotes(*gone)))
 
     async def _in_thread(self, change: Callable[[], object]) -> None:
         """The SDK's subscribe/unsubscribe block until the loop has sent them: a thread."""
         try:
-            await asyncio.to_thread(change)
+            await asyncio.get_running_loop().run_in_executor(self._feed.subscriber, change)
         except Exception as exc:  # noqa: BLE001 - the next connection subscribes afresh
             log.warning("%s: changing subscriptions failed (%s); they apply on the next "
                         "connection", self.name, exc)
