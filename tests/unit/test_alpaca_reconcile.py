@@ -214,3 +214,34 @@ def test_a_fill_missed_while_the_trade_stream_was_down_is_booked_on_reconnect(fa
         "not watching; now filled"]
     assert (order.status, order.filled_qty, position) == (OrderStatus.FILLED, 10.0, 10.0)
     assert market.safe_mode.active
+
+
+def test_a_symbol_added_while_running_is_known_again_before_the_journal_is_restored(
+        fake, tmp_path):
+    async def first_run():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        assert await market.add_symbol(engine, "NVDA") == ""
+        await eventually(lambda: "NVDA" in fake.subscriptions())
+        await asyncio.to_thread(fake.push, [trade_msg("NVDA", 181.0, 1, datetime.now(UTC), 1)])
+        await eventually(lambda: engine.feed.ticks >= 1)
+        engine.router.submit(OrderIntent("manual-1", "NVDA", OrderSide.BUY, 3))
+        await engine.broker.settled()
+        remote = fake.order_by_client_id(f"{namespace_for(tmp_path, ACCOUNT)}-manual-1")
+        await asyncio.to_thread(fake.fill, remote["id"], 3, 181.0)
+        await eventually(lambda: engine.portfolio.position("NVDA") == 3)
+        await engine.stop()
+
+    async def second_run():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        found = (engine.instruments["NVDA"].description, engine.portfolio.position("NVDA"))
+        await eventually(lambda: "NVDA" in fake.subscriptions())
+        report = market.report()
+        await engine.stop()
+        return found, report
+
+    asyncio.run(first_run())
+    found, report = asyncio.run(second_run())
+    assert found == ("NVIDIA Corporation", 3.0)
+    assert report["reconciliations"][0]["differences"] == []

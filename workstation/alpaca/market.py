@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from workstation.alpaca.assets import AssetDirectory
 from workstation.alpaca.credentials import Credentials
-from workstation.alpaca.history import AlpacaHistory
+from workstation.alpaca.history import AlpacaHistory, is_crypto
 from workstation.alpaca.reconcile import Reconciliation, reconcile
 from workstation.alpaca.rest import RestError, RestRunner, RestTimeout
 from workstation.bars import Timeframe
@@ -45,6 +45,13 @@ def namespace_for(home: Path | None, account: str) -> str:
     """A short prefix for client order ids, one per Bracket home and account."""
     digest = hashlib.sha256(f"{home}|{account}".encode()).hexdigest()[:8]
     return f"bk{digest}"
+
+
+def provisional(symbol: str) -> Instrument:
+    """A stock's or crypto pair's usual grid, when the asset list cannot be read."""
+    if is_crypto(symbol):
+        return Instrument(symbol, 0.01, 1.0, 0.0001, AssetClass.CRYPTO, "USD", "crypto_24_7")
+    return Instrument(symbol, 0.01, 1.0, 1.0, AssetClass.EQUITY, "USD", "us_equity")
 
 
 def tradable(settings: Settings) -> list[str]:
@@ -107,8 +114,11 @@ class AlpacaMarket:
         bars rolled up into every time frame of a minute or more: stored, and seeded into
         the charts (not published: strategies must not take them for live bars)."""
         store, writer = engine.store, engine.writer
+        if store is None or writer is None:
+            return
+        await self._journal_instruments(engine)
         symbols = tradable(self.settings)
-        if store is None or writer is None or not symbols:
+        if not symbols:
             return
         now = time.time_ns()
         frames = [tf for tf in (Timeframe.parse(t) for t in engine.timeframes)
@@ -145,6 +155,35 @@ class AlpacaMarket:
         engine.bars.seed_history(found)
         log.info("loaded %d bar(s) of history from Alpaca for %s", len(found),
                  ", ".join(sorted({bar.symbol for bar in found})))
+
+    async def _journal_instruments(self, engine: Engine) -> None:
+        """Symbols this account traded that were added while running (Alpaca assets): the
+        engine must know them before the journal is restored. From the asset list, or on
+        a stock's (crypto pair's) usual grid when Alpaca cannot be asked now."""
+        store, writer = engine.store, engine.writer
+        assert store is not None and writer is not None
+        account = engine.account
+
+        def read() -> list[str]:
+            with store.engine.connect() as conn:
+                rows = conn.exec_driver_sql(
+                    "SELECT symbol FROM fills WHERE account = ? UNION "
+                    "SELECT symbol FROM orders WHERE account = ?", (account, account))
+                return [row[0] for row in rows]
+
+        for symbol in await writer.call(read):
+            if symbol in engine.instruments:
+                continue
+            asset = None
+            if self.assets is not None:
+                try:
+                    asset = await self.assets.find(symbol)
+                except (RestError, RestTimeout) as exc:
+                    log.warning("the asset list could not be read (%s): %s on its usual "
+                                "grid", exc, symbol)
+            engine.add_instrument(asset.instrument() if asset else provisional(symbol))
+            if self.feed_ is not None:
+                await self.feed_.subscribe([symbol])  # not connected yet: taken at the start
 
     async def _minutes(self, symbols: list[str], start: int, end: int) -> dict[str, list]:
         return await self.history.bars(symbols, _MINUTE, start, end)
