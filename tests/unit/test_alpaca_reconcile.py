@@ -17,7 +17,7 @@ from tests.fake_alpaca.helpers import credentials_for, eventually, settings_for
 from workstation.alpaca.market import AlpacaMarket, namespace_for
 from workstation.engine import Engine
 from workstation.model import Bar
-from workstation.orders import OrderIntent, OrderSide, OrderStatus, OrderType
+from workstation.orders import Bracket, OrderIntent, OrderSide, OrderStatus, OrderType
 from workstation.risk.wiring import PERMISSIVE
 from workstation.store import open_store
 
@@ -245,3 +245,40 @@ def test_a_symbol_added_while_running_is_known_again_before_the_journal_is_resto
     found, report = asyncio.run(second_run())
     assert found == ("NVIDIA Corporation", 3.0)
     assert report["reconciliations"][0]["differences"] == []
+
+
+def test_bracket_legs_restored_after_a_restart_are_found_at_alpaca_and_still_work(
+        fake, tmp_path):
+    async def first_run():
+        engine, _ = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 10,
+                                         bracket=Bracket(stop_loss=190.0, take_profit=215.0)))
+        await engine.broker.settled()
+        entry = fake.order_by_client_id(f"{namespace_for(tmp_path, ACCOUNT)}-manual-1")
+        await asyncio.to_thread(fake.fill, entry["id"], 10, 200.0)
+        await eventually(lambda: engine.broker.order("A-manual-1-TP") is not None
+                         and engine.portfolio.position("AAPL") == 10)
+        await engine.stop()
+        return entry
+
+    async def second_run(entry):
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        report = market.report()
+        take_profit = next(leg for leg in entry["legs"] if leg["type"] == "limit")
+        await asyncio.to_thread(fake.fill, take_profit["id"], 10, 215.0)
+        await eventually(lambda: engine.broker.order("A-manual-1-SL").status
+                         is OrderStatus.CANCELED)
+        result = (engine.broker.order("A-manual-1-TP").status,
+                  engine.portfolio.position("AAPL"))
+        await engine.stop()
+        return report, result
+
+    entry = asyncio.run(first_run())
+    report, result = asyncio.run(second_run(entry))
+    assert report["reconciliations"][0] == {
+        "when": "at the start", "matched": True, "differences": [],
+        "restored": ["2 working order(s) match Alpaca", "positions match: AAPL 10"]}
+    assert result == (OrderStatus.FILLED, 0.0)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 
 from workstation.alpaca.rest import RestError
-from workstation.brokers.alpaca import NOT_FOUND, AlpacaBroker
+from workstation.brokers.alpaca import NOT_FOUND, AlpacaBroker, RemoteOrder
+from workstation.orders import OrderType
 from workstation.portfolio import Portfolio
 from workstation.risk.safe_mode import SafeMode
 
@@ -39,6 +41,29 @@ class Reconciliation:
                 "differences": self.differences}
 
 
+async def _leg_at_alpaca(broker: AlpacaBroker, by_cid: dict[str, dict[str, Any]],
+                         remote: RemoteOrder) -> dict[str, Any] | None:
+    """A restored bracket leg: Alpaca named it, so it is found in its entry's legs."""
+    order = remote.order
+    parent_cid = f"{broker.namespace}-{order.intent.parent_id}"
+    parent = by_cid.get(parent_cid)
+    if parent is None:
+        try:
+            parent = await broker.rest.call(
+                lambda: broker.client.get_order_by_client_id(parent_cid),
+                f"look up order {parent_cid}")
+        except RestError as exc:
+            if exc.status != NOT_FOUND:
+                raise
+            return None
+    stop = order.intent.type is OrderType.STOP
+    for leg in (parent or {}).get("legs") or []:
+        if bool(leg.get("stop_price")) == stop:
+            broker.relink(remote, leg)
+            return leg
+    return None
+
+
 async def reconcile(broker: AlpacaBroker, portfolio: Portfolio, safe_mode: SafeMode,
                     when: str) -> Reconciliation:
     """Compare, fix what can be fixed from Alpaca's side, report the rest."""
@@ -51,6 +76,8 @@ async def reconcile(broker: AlpacaBroker, portfolio: Portfolio, safe_mode: SafeM
     for remote in broker.working():
         order = remote.order
         raw = by_cid.get(remote.remote_cid)
+        if raw is None and order.intent.parent_id is not None:
+            raw = await _leg_at_alpaca(broker, by_cid, remote)
         if raw is None:
             try:
                 raw = await broker.rest.call(

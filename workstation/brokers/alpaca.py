@@ -82,7 +82,7 @@ _WORKING_REMOTE = {"new", "accepted", "pending_new", "accepted_for_bidding", "he
 
 
 @dataclass(slots=True)
-class _Remote:
+class RemoteOrder:
     """What Bracket knows of an order at Alpaca."""
 
     order: Order
@@ -111,7 +111,7 @@ class AlpacaBroker:
                               settings.rest_timeout_s)
         self.rest = runner or RestRunner("alpaca trading", settings.rest_timeout_s,
                                          settings.requests_per_minute)
-        self._orders: dict[str, _Remote] = {}  # by Bracket's order id
+        self._orders: dict[str, RemoteOrder] = {}  # by Bracket's order id
         self._by_client: dict[str, str] = {}  # Bracket's client id -> order id
         self._by_remote_cid: dict[str, str] = {}
         self._by_remote_id: dict[str, str] = {}
@@ -133,7 +133,7 @@ class AlpacaBroker:
         order = Order(f"A-{intent.client_order_id}", intent, qty=intent.qty,
                       limit_price=intent.limit_price, stop_price=intent.stop_price,
                       created_ts=now, updated_ts=now)
-        remote = _Remote(order, f"{self.namespace}-{intent.client_order_id}")
+        remote = RemoteOrder(order, f"{self.namespace}-{intent.client_order_id}")
         self._register(remote)
         problem = self._problem(intent)
         if problem:
@@ -191,7 +191,7 @@ class AlpacaBroker:
     def restore(self, orders: list[Order]) -> None:
         """Working orders from the store; their Alpaca ids are found by reconciliation."""
         for order in orders:
-            self._register(_Remote(order, f"{self.namespace}-{order.intent.client_order_id}"))
+            self._register(RemoteOrder(order, f"{self.namespace}-{order.intent.client_order_id}"))
 
     def remember_done(self, orders: list[Order], last_fill: int) -> None:
         for order in orders:
@@ -219,23 +219,30 @@ class AlpacaBroker:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # -- for reconciliation --------------------------------------------------------------
-    def working(self) -> list[_Remote]:
+    def working(self) -> list[RemoteOrder]:
         return [r for r in self._orders.values() if not r.order.status.terminal]
 
     def owns(self, raw: dict[str, Any]) -> bool:
         """An order Bracket placed (from this home and account)."""
         return self._find(raw) is not None
 
-    def adopt(self, remote: _Remote, raw: dict[str, Any]) -> None:
+    def adopt(self, remote: RemoteOrder, raw: dict[str, Any]) -> None:
         """Bring a local order to what Alpaca says of it (missed fills are booked)."""
         self._apply(remote, raw)
 
-    def forget(self, remote: _Remote, reason: str) -> None:
+    def relink(self, remote: RemoteOrder, raw: dict[str, Any]) -> None:
+        """A bracket leg restored from the journal, found at Alpaca under its own ids."""
+        remote.remote_cid = str(raw.get("client_order_id"))
+        remote.remote_id = str(raw["id"])
+        self._by_remote_cid[remote.remote_cid] = remote.order.order_id
+        self._by_remote_id[remote.remote_id] = remote.order.order_id
+
+    def forget(self, remote: RemoteOrder, reason: str) -> None:
         """A working order Alpaca has never heard of: it is not working."""
         self._reject(remote.order, reason)
 
     # -- REST work -----------------------------------------------------------------------
-    async def _send(self, remote: _Remote) -> None:
+    async def _send(self, remote: RemoteOrder) -> None:
         order = remote.order
         request = self._request(remote)
         try:
@@ -254,7 +261,7 @@ class AlpacaBroker:
             return
         self._apply(remote, raw)
 
-    async def _after_timeout(self, remote: _Remote, request: Any) -> dict[str, Any] | None:
+    async def _after_timeout(self, remote: RemoteOrder, request: Any) -> dict[str, Any] | None:
         """Was the order made? Look it up by client id; only if Alpaca has never heard of
         it is it sent again (with the same client id, so even that cannot double it)."""
         try:
@@ -274,7 +281,7 @@ class AlpacaBroker:
             self._reject(remote.order, f"Alpaca did not take the order: {exc}")
             return None
 
-    async def _lookup(self, remote: _Remote, quiet: bool = False) -> dict[str, Any] | None:
+    async def _lookup(self, remote: RemoteOrder, quiet: bool = False) -> dict[str, Any] | None:
         try:
             raw = await self.rest.call(
                 lambda: self.client.get_order_by_client_id(remote.remote_cid),
@@ -289,7 +296,7 @@ class AlpacaBroker:
             return None
         return raw
 
-    async def _cancel(self, remote: _Remote, reason: str) -> None:
+    async def _cancel(self, remote: RemoteOrder, reason: str) -> None:
         if not remote.remote_id:
             await self.settled_order(remote)
         if remote.order.status.terminal or not remote.remote_id:
@@ -302,7 +309,7 @@ class AlpacaBroker:
             log.warning("%s", exc)
             self._note(remote.order, f"cancel not confirmed: {exc}")
 
-    async def _replace(self, remote: _Remote, qty: float | None, limit: float | None,
+    async def _replace(self, remote: RemoteOrder, qty: float | None, limit: float | None,
                        stop: float | None) -> None:
         if not remote.remote_id:
             await self.settled_order(remote)
@@ -332,7 +339,7 @@ class AlpacaBroker:
         self._by_remote_id[remote.remote_id] = order.order_id
         self._note(order, "modified: " + ", ".join(changes))
 
-    async def settled_order(self, remote: _Remote) -> None:
+    async def settled_order(self, remote: RemoteOrder) -> None:
         """Wait (briefly) until a just-sent order has its Alpaca id."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.rest.timeout_s * 3
@@ -342,14 +349,14 @@ class AlpacaBroker:
             await asyncio.sleep(0.01)
 
     # -- applying what Alpaca says -----------------------------------------------------
-    def _apply(self, remote: _Remote, raw: dict[str, Any]) -> None:
+    def _apply(self, remote: RemoteOrder, raw: dict[str, Any]) -> None:
         """An order as Alpaca returned it from REST (submit, lookup)."""
         remote.remote_id = str(raw["id"])
         self._by_remote_id[remote.remote_id] = remote.order.order_id
         self._legs(remote, raw.get("legs") or [])
         self._status(remote, str(raw.get("status", "")), raw)
 
-    def _legs(self, parent: _Remote, legs: list[dict[str, Any]]) -> None:
+    def _legs(self, parent: RemoteOrder, legs: list[dict[str, Any]]) -> None:
         """Alpaca's bracket legs become Bracket's child orders (-SL, -TP)."""
         entry = parent.order
         intent = entry.intent
@@ -370,14 +377,14 @@ class AlpacaBroker:
             order = Order(f"A-{cid}", leg_intent, qty=leg_intent.qty,
                           limit_price=leg_intent.limit_price,
                           stop_price=leg_intent.stop_price, created_ts=now, updated_ts=now)
-            child = _Remote(order, str(leg.get("client_order_id") or cid), leg_id)
+            child = RemoteOrder(order, str(leg.get("client_order_id") or cid), leg_id)
             self._register(child)
             self._by_remote_id[leg_id] = order.order_id
             entry.children.append(order.order_id)
             order.transition(OrderStatus.ACCEPTED, now, "bracket leg at Alpaca")
             self._bus.publish(order.snapshot())
 
-    def _status(self, remote: _Remote, status: str, raw: dict[str, Any]) -> None:
+    def _status(self, remote: RemoteOrder, status: str, raw: dict[str, Any]) -> None:
         order = remote.order
         now = self._clock.now_ns()
         if status in _WORKING_REMOTE:
@@ -395,7 +402,7 @@ class AlpacaBroker:
         elif status in ("canceled", "expired", "done_for_day", "rejected"):
             self._end(remote, status, raw)
 
-    def _end(self, remote: _Remote, status: str, raw: dict[str, Any]) -> None:
+    def _end(self, remote: RemoteOrder, status: str, raw: dict[str, Any]) -> None:
         order = remote.order
         if order.status.terminal:
             return
@@ -416,7 +423,7 @@ class AlpacaBroker:
         order.transition(target, now, text)
         self._bus.publish(order.snapshot())
 
-    def _fill_to(self, remote: _Remote, total: float, avg: float, execution: str | None,
+    def _fill_to(self, remote: RemoteOrder, total: float, avg: float, execution: str | None,
                  ts: int, price: float | None = None) -> None:
         """Book what Alpaca has filled beyond what Bracket knew, as one fill."""
         order = remote.order
@@ -480,12 +487,12 @@ class AlpacaBroker:
             self._end(remote, event, raw)
 
     # -- helpers -----------------------------------------------------------------------
-    def _find(self, raw: dict[str, Any]) -> _Remote | None:
+    def _find(self, raw: dict[str, Any]) -> RemoteOrder | None:
         order_id = self._by_remote_id.get(str(raw.get("id"))) or self._by_remote_cid.get(
             str(raw.get("client_order_id")))
         return self._orders.get(order_id) if order_id else None
 
-    def _register(self, remote: _Remote) -> None:
+    def _register(self, remote: RemoteOrder) -> None:
         order = remote.order
         self._orders[order.order_id] = remote
         self._by_client[order.intent.client_order_id] = order.order_id
@@ -495,7 +502,7 @@ class AlpacaBroker:
         remote = self._orders.get(order_id)
         return remote.order if remote else self._done_before_restart[order_id]
 
-    def _working(self, order_id: str) -> _Remote:
+    def _working(self, order_id: str) -> RemoteOrder:
         remote = self._orders.get(order_id)
         if remote is None:
             raise BrokerError(f"no order {order_id!r}")
@@ -562,7 +569,7 @@ class AlpacaBroker:
             return "Alpaca bracket orders need both a stop-loss and a take-profit"
         return ""
 
-    def _request(self, remote: _Remote) -> Any:
+    def _request(self, remote: RemoteOrder) -> Any:
         intent = remote.order.intent
         inst = self._instruments[intent.symbol]
         tif = {TimeInForce.DAY: AlpacaTif.DAY, TimeInForce.GTC: AlpacaTif.GTC,
