@@ -282,3 +282,35 @@ def test_bracket_legs_restored_after_a_restart_are_found_at_alpaca_and_still_wor
         "when": "at the start", "matched": True, "differences": [],
         "restored": ["2 working order(s) match Alpaca", "positions match: AAPL 10"]}
     assert result == (OrderStatus.FILLED, 0.0)
+
+
+def test_a_modified_order_is_followed_to_its_new_id_after_a_restart_and_can_be_canceled(
+        fake, tmp_path):
+    ns = namespace_for(tmp_path, ACCOUNT)
+
+    async def first_run():
+        engine, _ = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 10,
+                                         OrderType.LIMIT, limit_price=200.0))
+        await engine.broker.settled()
+        engine.router.replace("A-manual-1", limit_price=199.0)
+        await engine.broker.settled()
+        await engine.stop()
+
+    async def second_run():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        report = market.report()
+        engine.router.cancel("A-manual-1")
+        await eventually(lambda: engine.broker.order("A-manual-1").status
+                         is OrderStatus.CANCELED)
+        await engine.stop()
+        return report
+
+    asyncio.run(first_run())
+    report = asyncio.run(second_run())
+    assert report["reconciliations"][0]["differences"] == []
+    assert fake.order_by_client_id(f"{ns}-manual-1-r1")["status"] == "canceled"
+    assert fake.order_by_client_id(f"{ns}-manual-1")["status"] == "replaced"

@@ -90,6 +90,11 @@ async def reconcile(broker: AlpacaBroker, portfolio: Portfolio, safe_mode: SafeM
                 result.differences.append(f"order {order.order_id} ({order.intent.describe()}) "
                                           "is not known at Alpaca: marked not working")
                 continue
+        while raw.get("status") == "replaced" and raw.get("replaced_by"):
+            newer = str(raw["replaced_by"])  # modified: the order lives on under a new id
+            raw = await broker.rest.call(lambda i=newer: broker.client.get_order_by_id(i),
+                                         f"look up order {newer}")
+            broker.relink(remote, raw)
         filled_before, status_before = order.filled_qty, order.status
         broker.adopt(remote, raw)
         if order.filled_qty > filled_before + _EPS:
