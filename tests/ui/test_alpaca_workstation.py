@@ -32,8 +32,8 @@ def fake():
 def alpaca_window(tmp_path, qtbot, run, fake):
     windows: list[MainWindow] = []
 
-    def _open() -> MainWindow:
-        settings = settings_for(fake, tmp_path)
+    def _open(extra: str = "") -> MainWindow:
+        settings = settings_for(fake, tmp_path, extra)
         market = AlpacaMarket(settings, credentials_for(fake), namespace_for(tmp_path, ACCOUNT))
         engine = Engine(settings, tmp_path, market.feed, account=ACCOUNT, live=market,
                         plugin_folders=[])
@@ -117,3 +117,38 @@ def test_a_symbol_alpaca_does_not_have_is_refused_with_a_notice(alpaca_window, q
     qtbot.waitUntil(lambda: bool(problems), timeout=10_000)
     assert problems == ["DELIST is not a tradable Alpaca stock or crypto pair"]
     assert "DELIST" not in window.watchlist_model.symbols()
+
+
+def test_a_live_account_shows_a_red_live_badge(alpaca_window):
+    window = alpaca_window("paper = false")
+    assert window.badge.text() == f"LIVE MONEY · ALPACA · {ACCOUNT}"
+    assert window.badge.objectName() == "badgeLive"
+    assert "background: #ef4444" in window.badge.styleSheet()
+
+
+def test_the_workstation_falls_back_to_the_simulated_market_without_keys_or_confirmation(
+        fake, tmp_path, monkeypatch, caplog):
+    import keyring
+    from keyring.backends import fail
+
+    from ui import app
+    from ui.dialogs import connections
+
+    monkeypatch.delenv("APCA_API_KEY_ID", raising=False)
+    monkeypatch.delenv("APCA_API_SECRET_KEY", raising=False)
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        no_keys = app._live_market(tmp_path, settings_for(fake, tmp_path), "alpaca")
+    finally:
+        keyring.set_keyring(before)
+    assert no_keys is None
+    assert "the Alpaca market cannot start (no usable OS keyring" in caplog.text
+    monkeypatch.setenv("APCA_API_KEY_ID", fake.key)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", fake.secret)
+    live = settings_for(fake, tmp_path, "paper = false")
+    monkeypatch.setattr(connections, "confirm_live", lambda: False)
+    assert app._live_market(tmp_path, live, "alpaca") is None
+    monkeypatch.setattr(connections, "confirm_live", lambda: True)
+    assert app._live_market(tmp_path, live, "alpaca") is not None
+    assert app._live_market(tmp_path, live, "sim") is None
