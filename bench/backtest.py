@@ -22,6 +22,7 @@ import asyncio
 import cProfile
 import json
 import logging
+import os
 import pstats
 import resource
 import sys
@@ -78,6 +79,7 @@ def run_bracket(data: BarData, profile: bool) -> dict[str, float]:
 
 
 def run_backtesting_py(data: BarData) -> dict[str, float]:
+    os.environ.setdefault("TQDM_DISABLE", "1")  # its progress bar would garble the output
     import numpy as np
     import pandas as pd
     from backtesting import Backtest as Oracle

@@ -108,6 +108,24 @@ def test_a_frozen_headless_run_reports_exactly_what_the_source_run_reports(tmp_p
     assert comparable(frozen) == comparable(source)
 
 
+def test_a_frozen_backtest_gives_the_source_backtests_trades_and_html_report(tmp_path):
+    """The Backtest dock runs the packaged executable with ``backtest``: metrics (pandas),
+    the report and the run store must all be in the bundle."""
+    reports = {}
+    for frozen in (False, True):
+        name = "frozen" if frozen else "source"
+        result = bracket(frozen, tmp_path / name, "backtest", "--strategy", "SMA crossover@NQ",
+                         "--from", "2026-11-02", "--to", "2026-11-02", "--progress", "none",
+                         "--report", f"{name}.json", "--html", f"{name}.html", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("run 1: SMA crossover 1.0 · NQ 1m sim: ")
+        reports[name] = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+
+    assert reports["frozen"]["trades"] == reports["source"]["trades"] != []
+    assert reports["frozen"]["metrics"] == reports["source"]["metrics"]
+    assert "<svg" in (tmp_path / "frozen.html").read_text(encoding="utf-8")
+
+
 def test_a_strategy_file_dropped_beside_the_executable_loads_and_runs(tmp_path):
     """The frozen app finds it in plugins/ beside the executable; the source run gets the
     same file in its home's plugins/ folder; both runs must agree."""

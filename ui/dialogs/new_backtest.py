@@ -32,39 +32,15 @@ from PySide6.QtWidgets import (
 
 from ui import fmt, theme
 from ui.backtest_process import BacktestRequest
-from ui.panels.strategy_form import FLOAT_LIMIT, INT_LIMIT, MAX_DECIMALS, NUMBER_WIDTH, bounds_text
+from ui.panels.strategy_form import FLOAT_LIMIT, INT_LIMIT, bounds_text, param_spin
 from ui.panels.widgets import caption, show_status
 from workstation.backtest.run import BacktestSettings
-from workstation.model import decimals_of
 from workstation.strategies.loader import StrategyClass
 from workstation.strategy import Param
 
 DEFAULT_DAYS = 30
 RESERVED = (",", "=")  # the strategy spec separates parameters with these
 DATA_FILES = "Bars or ticks (*.csv *.parquet);;All files (*)"
-
-
-def _spin(param: Param, value: Any, parent: QWidget) -> QSpinBox | QDoubleSpinBox:
-    spin: QSpinBox | QDoubleSpinBox
-    if param.kind is int:
-        spin = QSpinBox(parent)
-        spin.setRange(-INT_LIMIT if param.min is None else max(int(param.min), -INT_LIMIT),
-                      INT_LIMIT if param.max is None else min(int(param.max), INT_LIMIT))
-        spin.setSingleStep(max(int(param.step or 1), 1))
-        spin.setValue(int(value))
-    else:
-        spin = QDoubleSpinBox(parent)
-        known = [v for v in (param.step, param.min, param.max, value) if v is not None]
-        decimals = max(decimals_of(abs(v)) for v in known) if param.step else 4
-        spin.setDecimals(min(decimals, MAX_DECIMALS))
-        spin.setRange(-FLOAT_LIMIT if param.min is None else param.min,
-                      FLOAT_LIMIT if param.max is None else param.max)
-        spin.setSingleStep(param.step or 10 ** -spin.decimals())
-        spin.setValue(float(value))
-    spin.setAlignment(fmt.RIGHT)
-    spin.setFont(theme.MONO)
-    spin.setFixedWidth(NUMBER_WIDTH)
-    return spin
 
 
 def param_field(param: Param, parent: QWidget) -> tuple[QWidget, Callable[[], Any]]:
@@ -83,7 +59,7 @@ def param_field(param: Param, parent: QWidget) -> tuple[QWidget, Callable[[], An
         edit = QLineEdit(str(param.default), parent)
         widget, getter = edit, edit.text
     else:
-        spin = _spin(param, param.default, parent)
+        spin = param_spin(param, param.default, parent)
         widget, getter = spin, spin.value
     widget.setObjectName(f"param_{param.name}")
     widget.setToolTip("\n".join(t for t in (param.doc, f"{param.name}: {param.kind.__name__} "

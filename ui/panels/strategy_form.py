@@ -220,27 +220,7 @@ class StrategyForm(QWidget):
         return widget, getter
 
     def _spin(self, param: Param, value: float) -> QSpinBox | QDoubleSpinBox:
-        spin: QSpinBox | QDoubleSpinBox
-        if param.kind is int:
-            spin = QSpinBox(self.fields)
-            low = -INT_LIMIT if param.min is None else max(int(param.min), -INT_LIMIT)
-            high = INT_LIMIT if param.max is None else min(int(param.max), INT_LIMIT)
-            spin.setRange(low, high)
-            spin.setSingleStep(max(int(param.step or 1), 1))
-            spin.setValue(int(value))
-        else:
-            spin = QDoubleSpinBox(self.fields)
-            known = [v for v in (param.step, param.min, param.max, value) if v is not None]
-            decimals = max(decimals_of(abs(v)) for v in known) if param.step else 4
-            spin.setDecimals(min(decimals, MAX_DECIMALS))
-            spin.setRange(-FLOAT_LIMIT if param.min is None else param.min,
-                          FLOAT_LIMIT if param.max is None else param.max)
-            spin.setSingleStep(param.step or 10 ** -spin.decimals())
-            spin.setValue(float(value))
-        spin.setAlignment(fmt.RIGHT)
-        spin.setFont(theme.MONO)
-        spin.setAccelerated(True)
-        spin.setFixedWidth(NUMBER_WIDTH)
+        spin = param_spin(param, value, self.fields)
         spin.valueChanged.connect(self._changed)
         return spin
 
@@ -362,3 +342,30 @@ def plain(message: str, instance_id: str) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
+
+
+def param_spin(param: Param, value: float, parent: QWidget) -> QSpinBox | QDoubleSpinBox:
+    """A number field within ``param``'s bounds and step, at ``value`` (the Strategies form
+    and the New backtest dialog)."""
+    spin: QSpinBox | QDoubleSpinBox
+    if param.kind is int:
+        spin = QSpinBox(parent)
+        low = -INT_LIMIT if param.min is None else max(int(param.min), -INT_LIMIT)
+        high = INT_LIMIT if param.max is None else min(int(param.max), INT_LIMIT)
+        spin.setRange(low, high)
+        spin.setSingleStep(max(int(param.step or 1), 1))
+        spin.setValue(int(value))
+    else:
+        spin = QDoubleSpinBox(parent)
+        known = [v for v in (param.step, param.min, param.max, value) if v is not None]
+        decimals = max(decimals_of(abs(v)) for v in known) if param.step else 4
+        spin.setDecimals(min(decimals, MAX_DECIMALS))
+        spin.setRange(-FLOAT_LIMIT if param.min is None else param.min,
+                      FLOAT_LIMIT if param.max is None else param.max)
+        spin.setSingleStep(param.step or 10 ** -spin.decimals())
+        spin.setValue(float(value))
+    spin.setAlignment(fmt.RIGHT)
+    spin.setFont(theme.MONO)
+    spin.setAccelerated(True)
+    spin.setFixedWidth(NUMBER_WIDTH)
+    return spin

@@ -92,6 +92,7 @@ class Backtest:
         self._plugin_dirs = plugin_dirs if plugin_dirs is not None else plugin_folders(home)
         self._canceled = False
         self._engine: Engine | None = None
+        self._equity_now: Callable[[], float] = lambda: 0.0  # the engine's, once built
         self._equity = array("d")  # at each bar's close: 8 bytes a bar, not a float object
         self._equity_ts = array("q")
         self._trades: list[TradeRecord] = []  # every one (the tracker keeps the latest only)
@@ -157,6 +158,7 @@ class Backtest:
                 self.series = self.load(tuple(symbols))
             engine = self._bar_engine(instance)
         self._engine = engine
+        self._equity_now = engine.portfolio.equity
         engine.trades.excursions = False  # no Trades panel to draw them, no journal to keep
         engine.bus.subscribe(TradeClosed, lambda event: self._trades.append(event.record),
                              "Backtest.trades")
@@ -227,12 +229,9 @@ class Backtest:
         return set(self._engine.strategies.tick_symbols())
 
     def _record(self, end: int) -> None:
+        """The account's equity at a bar's close (called once a bar: kept lean)."""
         self._equity_ts.append(end)
-        self._equity.append(self._portfolio_equity())
-
-    def _portfolio_equity(self) -> float:
-        assert self._engine is not None
-        return self._engine.portfolio.equity()
+        self._equity.append(self._equity_now())
 
     def _report(self, done: int, total: int) -> None:
         engine = self._engine

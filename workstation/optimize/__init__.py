@@ -1,0 +1,1 @@
+"""Optimisation, walk-forward analysis and prop-firm challenge odds on the backtester."""
