@@ -377,8 +377,8 @@ class Engine:
             try:
                 if not self.scratch:
                     self.bars.seed_history(await self.writer.call(self._load_history))
-                    if self.live is not None:
-                        await self.live.load_history(self)
+                if self.live is not None:
+                    await self.live.prepare(self)
                 await self._restore_trading()
             except BaseException:
                 await self._abandon()

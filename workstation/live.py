@@ -30,8 +30,8 @@ class LiveMarket(Protocol):
     def attach(self, gate: RiskGate) -> None:
         """The risk gate, for a safe mode of the market's own."""
 
-    async def load_history(self, engine: Engine) -> None:
-        """Recent bars from the market's history, stored and shown before going live."""
+    async def prepare(self, engine: Engine) -> None:
+        """Before the journal is restored (the account, its symbols, recent history)."""
 
     async def start(self, engine: Engine) -> None:
         """After the journal is restored, before the feed runs (connect, reconcile)."""

@@ -48,11 +48,14 @@ async def prices(fake: FakeAlpaca, engine: Engine) -> None:
 
 
 def test_a_fresh_account_that_matches_alpaca_trades_without_safe_mode(fake, tmp_path):
+    fake.cash = 25_000.0
+
     async def scenario():
         engine, market = engine_on(fake, tmp_path)
         await engine.start()
         await prices(fake, engine)
         report = market.report()
+        report["starting_cash"] = engine.portfolio.starting_cash
         update = engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 10,
                                                   OrderType.LIMIT, limit_price=200.0))
         await engine.broker.settled()
@@ -64,6 +67,9 @@ def test_a_fresh_account_that_matches_alpaca_trades_without_safe_mode(fake, tmp_
         "when": "at the start", "matched": True, "differences": [],
         "restored": ["0 working order(s) match Alpaca", "no positions, as at Alpaca"]}]
     assert report["safe_mode"]["active"] is False
+    assert report["account"] == {"account_number": "PA3FAKE0001", "status": "ACTIVE",
+                                 "equity": 25_000.0, "buying_power": 50_000.0}
+    assert report["starting_cash"] == 25_000.0  # a new journal starts at Alpaca's equity
     assert update.status is OrderStatus.NEW
     assert fake.orders_with_client_id(f"{namespace_for(tmp_path, ACCOUNT)}-manual-1") == 1
 

@@ -74,6 +74,7 @@ class AlpacaMarket:
         self.broker_: AlpacaBroker | None = None
         self.feed_: AlpacaFeed | None = None
         self.reconciliations: list[dict[str, Any]] = []
+        self.account: dict[str, Any] = {}  # as Alpaca reported it at the start
         self._engine: Engine | None = None
 
     def feed(self, bus: EventBus, clock: Any, backpressure: Backpressure) -> AlpacaFeed:
@@ -109,14 +110,40 @@ class AlpacaMarket:
         broker.updates.on_resumed = lambda: self._reconcile("after a reconnect")
         await self._reconcile("at the start")
 
-    async def load_history(self, engine: Engine) -> None:
+    async def prepare(self, engine: Engine) -> None:
+        """Before the journal is restored: the account, the symbols it traded, history."""
+        await self._read_account(engine)
+        if engine.store is None or engine.writer is None:
+            return
+        await self._journal_instruments(engine)
+        if not engine.scratch:  # a scratch run stores no market data
+            await self._load_history(engine)
+
+    async def _read_account(self, engine: Engine) -> None:
+        """Alpaca's account: a new journal starts at its equity (a stored one keeps its
+        own starting cash), and the report says what Alpaca holds."""
+        broker = self.broker_
+        assert broker is not None
+        try:
+            raw = await broker.rest.call(broker.client.get_account, "read the account")
+        except (RestError, RestTimeout) as exc:
+            log.warning("the Alpaca account could not be read: %s", exc)
+            return
+        equity = float(raw.get("equity") or 0)
+        self.account = {"account_number": str(raw.get("account_number", "")),
+                        "status": str(raw.get("status", "")), "equity": equity,
+                        "buying_power": float(raw.get("buying_power") or 0)}
+        if equity > 0:
+            engine.portfolio.starting_cash = equity
+        log.info("Alpaca %s account %s (%s): equity %.2f", "paper" if self.paper else "LIVE",
+                 self.account["account_number"], self.account["status"], equity)
+
+    async def _load_history(self, engine: Engine) -> None:
         """The bars missing since the last stored ones (at most HISTORY_DAYS), from 1-minute
         bars rolled up into every time frame of a minute or more: stored, and seeded into
         the charts (not published: strategies must not take them for live bars)."""
         store, writer = engine.store, engine.writer
-        if store is None or writer is None:
-            return
-        await self._journal_instruments(engine)
+        assert store is not None and writer is not None
         symbols = tradable(self.settings)
         if not symbols:
             return
@@ -250,7 +277,7 @@ class AlpacaMarket:
     def report(self) -> dict[str, Any]:
         safe = self.safe_mode
         feed = self.feed_
-        return {"reconciliations": self.reconciliations,
+        return {"account": self.account, "reconciliations": self.reconciliations,
                 "safe_mode": {"active": bool(safe and safe.active),
                               "reason": safe.reason if safe else "",
                               "differences": list(safe.differences) if safe else []},
