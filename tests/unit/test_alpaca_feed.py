@@ -237,7 +237,8 @@ def test_the_reconnect_cap_counts_only_the_last_hour():
         == [True, True, False, False, True, True, False]
 
 
-def test_a_silent_server_is_found_by_the_watchdog_and_reconnected(fake, tmp_path):
+def test_a_silent_server_is_reconnected_by_the_watchdog_which_waits_longer_each_time(
+        fake, tmp_path):
     fake.mute_data = True
 
     async def scenario():
@@ -245,7 +246,7 @@ def test_a_silent_server_is_found_by_the_watchdog_and_reconnected(fake, tmp_path
         desk = Desk(fake, tmp_path, ["BTC/USD"], time=time,  # crypto: always in session
                     resilience=Resilience(stale_after_s=5.0, check_every_s=1.0))
         desk.task = asyncio.ensure_future(desk.feed.run())
-        await eventually(lambda: fake.data_connections >= 2)
+        await eventually(lambda: fake.data_connections >= 4)
         await desk.stop()
         return desk
 
@@ -254,6 +255,8 @@ def test_a_silent_server_is_found_by_the_watchdog_and_reconnected(fake, tmp_path
     assert states[:4] == [(FeedState.CONNECTING, ""), (FeedState.LIVE, ""),
                           (FeedState.STALE, "no data for 5 s"),
                           (FeedState.RECONNECTING, "no data for 5 s; reconnecting in 1 s")]
+    stale = [detail for state, detail in states if state is FeedState.STALE]
+    assert stale[:3] == ["no data for 5 s", "no data for 10 s", "no data for 20 s"]
 
 
 def test_bad_prints_are_quarantined_counted_and_never_published(fake, tmp_path):

@@ -68,7 +68,7 @@ class AlpacaSettings(Strict):
     endpoints: AlpacaEndpoints = AlpacaEndpoints()
     rest_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
     requests_per_minute: Annotated[int, Field(ge=1, le=200)] = 200
-    stale_after_s: Annotated[float, Field(ge=1, le=3_600)] = 15.0  # silence in market hours
+    stale_after_s: Annotated[float, Field(ge=1, le=3_600)] = 30.0  # silence in market hours
     max_reconnects_per_hour: Annotated[int, Field(ge=1, le=1_000)] = 30
     max_jump_pct: Annotated[float, Field(gt=0, le=100)] = 10.0  # a tick further is quarantined
     backfill: bool = True

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 HOUR_S = 3_600.0
+STALE_BACKOFF_MAX = 16  # a silent connection is retried at most every 16 x stale_after_s
 
 
 class FatalConnectionError(RuntimeError):
@@ -199,21 +200,29 @@ class ResilientConnection:
             task.cancel()
 
     async def _watch(self) -> None:
-        """No message for ``stale_after_s`` while one is expected: reconnect."""
-        limit = self._params.stale_after_s
-        assert limit is not None
+        """No message for ``stale_after_s`` while one is expected: reconnect. A connection
+        still silent after that waits twice as long before the next try (up to
+        STALE_BACKOFF_MAX times), so a quiet symbol is not mistaken for a dead link until
+        the reconnect cap stops the feed; any message starts over at ``stale_after_s``."""
+        base = self._params.stale_after_s
+        assert base is not None
+        streak = 0
         seen, since = self.heard, self._now()
         while not self._stopping:
             await self._sleep(self._params.check_every_s)
             now = self._now()
+            if self.heard != seen:
+                streak = 0
             if self.heard != seen or self.state is not FeedState.LIVE:
                 seen, since = self.heard, now
                 continue
+            limit = base * min(2 ** streak, STALE_BACKOFF_MAX)
             if now - since >= limit and self._should_hear():
                 self._abort_reason = f"no data for {limit:g} s"
                 self._set_state(FeedState.STALE, self._abort_reason)
                 log.warning("%s: %s; reconnecting", self.name, self.detail)
                 await self._abort()
+                streak += 1
                 seen, since = self.heard, now
 
     async def _run_resumed(self) -> None:
