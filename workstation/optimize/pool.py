@@ -75,23 +75,31 @@ class TrialOutcome:
 # -- the worker side (module state: one job per worker process) ------------------------------
 _JOB: TrialJob | None = None
 _SERIES: list[BarData] = []
+_PROBLEM: str | None = None  # why this worker has no bars
 
 
 def load_job(job: TrialJob, quiet: bool = True) -> None:
     """Keep the job and its bars in this process (a pool's initializer)."""
-    global _JOB, _SERIES
-    from workstation.backtest.runner import Backtest, BacktestSpec
-
+    global _JOB, _SERIES, _PROBLEM
     if quiet:  # a trial's rejected orders would flood the console
         logging.getLogger().setLevel(logging.ERROR)
-    _JOB = job
+    _JOB, _SERIES, _PROBLEM = job, [], None
     if job.noop:
-        _SERIES = []
         return
+    try:
+        _SERIES = load_series(job)
+    except ConfigError as exc:  # every trial of this worker reports it (a pool would break)
+        _PROBLEM = str(exc)
+
+
+def load_series(job: TrialJob) -> list[BarData]:
+    """The job's bars (DataProblem saying what is missing where)."""
+    from workstation.backtest.runner import Backtest, BacktestSpec
+
     spec = BacktestSpec(job.instance, job.timeframe, job.first, job.last, job.source,
                         job.options)
-    _SERIES = Backtest(job.settings, job.home, spec,
-                       plugin_dirs=list(job.plugin_dirs)).load(job.instance.symbols)
+    return Backtest(job.settings, job.home, spec,
+                    plugin_dirs=list(job.plugin_dirs)).load(job.instance.symbols)
 
 
 def loaded_series() -> list[BarData]:
@@ -120,6 +128,8 @@ def run_task(task: TrialTask) -> TrialOutcome:
         return TrialOutcome(task.number, task.params, None, "worker has no job loaded")
     if job.noop:
         return TrialOutcome(task.number, task.params, {})
+    if _PROBLEM is not None:
+        return TrialOutcome(task.number, task.params, None, _PROBLEM)
     series = window_series(_SERIES, task.window)
     if not all(len(s) for s in series):
         return TrialOutcome(task.number, task.params, None, "no bars in the window")
@@ -160,6 +170,8 @@ class SerialRunner:
 
     def __init__(self, job: TrialJob) -> None:
         load_job(job, quiet=False)
+        if _PROBLEM is not None:
+            raise ConfigError(_PROBLEM)
 
     def map(self, tasks: Iterable[TrialTask]) -> Iterator[TrialOutcome]:
         for task in tasks:
@@ -211,10 +223,12 @@ def open_runner(job: TrialJob, *, workers: int | None = None,
                 cluster: str | None = None) -> Runner:
     """The cluster when an address is given, else the local pool (``workers=0``: this
     process)."""
+    if workers == 0:
+        return SerialRunner(job)
+    if not job.noop:
+        load_series(job)  # bad data: one clear message here, not one per trial
     if cluster:
         from workstation.optimize.cluster import DaskRunner
 
         return DaskRunner(job, cluster)
-    if workers == 0:
-        return SerialRunner(job)
     return LocalPool(job, workers)
