@@ -149,50 +149,53 @@ class ChallengeResult:
 
 def _evaluate(pnl: np.ndarray, picks: np.ndarray,
               rules: ChallengeRules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each path's status, the day it ended (0: never) and its end-of-day balances."""
+    """Each path's status, the day it ended (0: never) and its end-of-day balances. Each
+    day works on the paths still running only."""
     n, horizon = picks.shape
     initial = rules.account_size
     amount = rules.max_loss or 0.0
     balance = np.full(n, initial)
     high = np.full(n, initial)  # intraday: highest equity; eod: highest day-end balance
-    threshold = np.full(n, initial - amount)
     status = np.zeros(n, dtype=np.int8)
     ended = np.zeros(n, dtype=np.int32)
     curve = np.full((n, horizon + 1), np.nan)
     curve[:, 0] = initial
+    live = np.arange(n)
     for day in range(horizon):
-        running = status == RUNNING
-        equity = balance[:, None] + np.cumsum(pnl[picks[:, day]], axis=1)
-        breach_daily = (balance[:, None] - equity >= rules.daily_loss) if rules.daily_loss \
+        if not len(live):
+            break
+        start = balance[live]
+        equity = start[:, None] + np.cumsum(pnl[picks[live, day]], axis=1)
+        breach_daily = (start[:, None] - equity >= rules.daily_loss) if rules.daily_loss \
             else np.zeros(equity.shape, dtype=bool)
         if not rules.max_loss:
             breach_max = np.zeros(equity.shape, dtype=bool)
         elif rules.trailing == "static":
             breach_max = initial - equity >= amount
         elif rules.trailing == "eod":
+            threshold = np.minimum(initial, high[live] - amount)
             breach_max = equity <= threshold[:, None]
         else:
-            peaks = np.maximum(np.maximum.accumulate(equity, axis=1), high[:, None])
+            peaks = np.maximum(np.maximum.accumulate(equity, axis=1), high[live][:, None])
             breach_max = equity <= np.minimum(initial, peaks - amount)
         breach = breach_daily | breach_max
-        failed = running & breach.any(axis=1)
+        failed = breach.any(axis=1)
         at = np.argmax(breach, axis=1)
-        rows = np.arange(n)
-        status[failed] = np.where(breach_daily[rows, at], FAILED_DAILY, FAILED_MAX)[failed]
-        ended[failed] = day + 1
+        rows = np.arange(len(live))
         close = np.where(failed, equity[rows, at], equity[:, -1])
-        balance = np.where(running, close, balance)
-        curve[running, day + 1] = balance[running]
+        balance[live] = close
+        curve[live, day + 1] = close
         if rules.trailing == "intraday":
-            high = np.where(running, np.maximum(high, equity.max(axis=1)), high)
-            threshold = np.minimum(initial, high - amount)
+            high[live] = np.maximum(high[live], equity.max(axis=1))
         elif rules.trailing == "eod":
-            high = np.where(running, np.maximum(high, balance), high)
-            threshold = np.minimum(initial, high - amount)
-        passed = (running & ~failed & (balance - initial >= rules.profit_target)
-                  & (day + 1 >= rules.min_trading_days))
-        status[passed] = PASSED
-        ended[passed] = day + 1
+            high[live] = np.maximum(high[live], close)
+        passed = ~failed & (close - initial >= rules.profit_target) & \
+            (day + 1 >= rules.min_trading_days)
+        status[live[failed]] = np.where(breach_daily[rows, at], FAILED_DAILY,
+                                        FAILED_MAX)[failed]
+        status[live[passed]] = PASSED
+        ended[live[failed | passed]] = day + 1
+        live = live[~(failed | passed)]
     return status, ended, curve
 
 
