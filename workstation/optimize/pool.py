@@ -14,6 +14,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -90,6 +91,13 @@ def load_job(job: TrialJob, quiet: bool = True) -> None:
         _SERIES = load_series(job)
     except ConfigError as exc:  # every trial of this worker reports it (a pool would break)
         _PROBLEM = str(exc)
+
+
+def _pool_worker(job: TrialJob) -> None:
+    """A pool process: Ctrl+C is the parent's to handle (it cancels what is queued and
+    waits for the running trials), not a traceback from every worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load_job(job)
 
 
 def load_series(job: TrialJob) -> list[BarData]:
@@ -189,7 +197,7 @@ class LocalPool:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=load_job, initargs=(job,))
+            initializer=_pool_worker, initargs=(job,))
         self._pending: set[Future] = set()
 
     def map(self, tasks: Iterable[TrialTask]) -> Iterator[TrialOutcome]:
