@@ -96,6 +96,9 @@ def test_challenge_runs_on_a_walkforwards_out_of_sample_trades(runs):
     (["walkforward", *STRATEGY, "--from", "2026-11-02", "--to", "2026-11-03",
       "--param", "fast", "--in-days", "5", "--out-days", "1"],
      "walk-forward window of 5 + 1 trading days is longer than the data (2 trading days)"),
+    (["optimize", *STRATEGY, "--from", "2026-11-02", "--to", "2026-11-03",
+      "--param", "fast", "--objective", "pass_probability"],
+     "--objective pass_probability needs --preset"),
     (["challenge", "--preset", "ftmo"], "give the trades with one of --run ID"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, args, message):

@@ -157,3 +157,10 @@ def test_the_genetic_search_is_reproducible_and_a_repeated_combination_is_not_ru
     assert [t.params for t in result.trials] == [t.params for t in again.trials]
     assert len(runner.ran) == len({(p["fast"], p["slow"]) for p in runner.ran}) <= 9
     assert result.best is not None and result.best.score == 0.0
+
+
+def test_the_command_line_offers_every_objective():
+    from workstation.optimize.cli import OBJECTIVE_NAMES
+    from workstation.optimize.objective import OBJECTIVES
+
+    assert tuple(OBJECTIVES) == OBJECTIVE_NAMES

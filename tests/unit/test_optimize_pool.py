@@ -91,3 +91,20 @@ def test_an_unreachable_cluster_is_one_clear_message(job_and_grid):
     with pytest.raises(ClusterProblem, match=r"^--cluster tcp://127\.0\.0\.1:9: cannot reach "
                                              r"the Dask scheduler"):
         DaskRunner(job, "tcp://127.0.0.1:9", timeout_s=1)
+
+
+def test_a_trial_can_score_its_challenge_pass_probability(job_and_grid):
+    from dataclasses import replace
+
+    from workstation.optimize.challenge import preset_rules, simulate, trade_days
+
+    job, _ = job_and_grid
+    rules = preset_rules("topstep", 50_000, max_days=10)
+    chosen = replace(job, challenge=rules, challenge_paths=500, challenge_seed=4)
+    runner = SerialRunner(chosen)
+    outcome = next(runner.map([TrialTask(0, {"fast": 5, "slow": 20}, keep_run=True)]))
+    assert outcome.run is not None
+    expected = simulate(trade_days(outcome.run.trades), rules, paths=500, seed=4)
+
+    assert outcome.metrics["pass_probability"] == expected.pass_probability
+    SerialRunner(job)  # leave this process's worker state as the other tests expect

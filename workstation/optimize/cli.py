@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 
 COMMANDS = ("optimize", "walkforward", "challenge")
 PROGRESS_EVERY_S = 0.2
+# objective.OBJECTIVES' keys (not imported: the parser stays light)
 OBJECTIVE_NAMES = ("net_profit", "sharpe", "sortino", "profit_factor", "expectancy_r",
-                   "return_drawdown")  # objective.OBJECTIVES (kept light: no import here)
+                   "return_drawdown", "pass_probability")
 CSV_METRICS = ("net_profit", "total_return", "sharpe", "sortino", "max_drawdown", "trades",
                "win_rate", "profit_factor", "expectancy_r")
 
@@ -87,6 +88,12 @@ def _search_options(parser: argparse.ArgumentParser) -> None:
                         help="processes (default: every core; 0: in this process)")
     parser.add_argument("--cluster", default=None, metavar="tcp://HOST:8786",
                         help="run the trials on this Dask scheduler instead")
+    parser.add_argument("--preset", choices=("ftmo", "topstep", "intraday_trailing"),
+                        default=None, help="the challenge of --objective pass_probability")
+    parser.add_argument("--account", type=float, default=100_000.0,
+                        help="the challenge's account size")
+    parser.add_argument("--paths", type=int, default=2_000,
+                        help="challenge paths simulated per trial")
     parser.add_argument("--progress", choices=("bar", "json", "none"), default="bar")
     parser.add_argument("--json", type=Path, help="write the whole result as JSON here")
     parser.add_argument("--csv", type=Path, help="write a table (trials / windows) as CSV")
@@ -182,6 +189,15 @@ def _search(home: Path, settings: Settings, args: argparse.Namespace,
         raise ConfigError(f"--workers {args.workers}: 0 or more")
     constraints = Constraints(args.min_trades, args.max_drawdown)
     job, declared = _job(home, settings, args, instance)
+    if args.objective == "pass_probability":
+        from dataclasses import replace
+
+        from workstation.optimize.challenge import preset_rules
+
+        if args.preset is None:
+            raise ConfigError("--objective pass_probability needs --preset (and --account)")
+        job = replace(job, challenge=preset_rules(args.preset, args.account),
+                      challenge_paths=args.paths, challenge_seed=args.search_seed)
     grid = _grid(declared, args, instance)
     started = time.perf_counter()
     progress = _Progress(args.progress)
@@ -224,7 +240,8 @@ def _inputs(args: argparse.Namespace, job: TrialJob) -> dict[str, Any]:
             "settings": job.options.as_dict(), "params": args.param, "require": args.require,
             "min_trades": args.min_trades, "max_drawdown": args.max_drawdown,
             "search": args.search, "trials_asked": args.trials,
-            "search_seed": args.search_seed}
+            "search_seed": args.search_seed,
+            "challenge": job.challenge.as_dict() if job.challenge else None}
 
 
 def _say(args: argparse.Namespace, line: str) -> None:

@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -28,6 +28,10 @@ from workstation.backtest.data import BarData
 from workstation.backtest.run import BacktestRun, BacktestSettings
 from workstation.config import ConfigError, Settings
 from workstation.strategies.instances import InstanceSettings
+from workstation.trades import TradeRecord
+
+if TYPE_CHECKING:
+    from workstation.optimize.challenge import ChallengeRules
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,9 @@ class TrialJob:
     source: str = "sim"
     options: BacktestSettings = field(default_factory=BacktestSettings)
     noop: bool = False  # trials that do nothing: the pool's own overhead (bench)
+    challenge: ChallengeRules | None = None  # adds the trial's pass_probability to its metrics
+    challenge_paths: int = 2_000
+    challenge_seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +163,23 @@ def run_task(task: TrialTask) -> TrialOutcome:
         problem = run.problems[0]
         if "error" in problem or "did not return" in problem:
             return TrialOutcome(task.number, task.params, run.metrics, problem)
-    return TrialOutcome(task.number, task.params, run.metrics, None,
+    metrics = run.metrics
+    if job.challenge is not None:
+        metrics = {**metrics, "pass_probability": pass_probability(run.trades, job)}
+    return TrialOutcome(task.number, task.params, metrics, None,
                         run if task.keep_run else None)
+
+
+def pass_probability(trades: tuple[TradeRecord, ...], job: TrialJob) -> float:
+    """The job's challenge odds on a trial's trades (0 without trades: nothing can pass)."""
+    from workstation.optimize.challenge import simulate, trade_days
+
+    assert job.challenge is not None
+    days = trade_days(trades)
+    if not days:
+        return 0.0
+    return simulate(days, job.challenge, paths=job.challenge_paths,
+                    seed=job.challenge_seed).pass_probability
 
 
 # -- the runners --------------------------------------------------------------------------
