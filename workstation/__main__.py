@@ -5,6 +5,7 @@
     bracket run --headless --seconds 600 --speed max --seed 7 --report run.json
     bracket import FILE [--symbol NQ] [--timeframe 1m] [--tz America/New_York]
     bracket backtest --strategy "SMA crossover@NQ" --from 2026-09-01 --to 2026-11-27
+    bracket optimize | walkforward | challenge ...   (see workstation/optimize/cli.py)
 
 Common options (``--home``, ``-v``) and run options work before or after the subcommand.
 
@@ -47,6 +48,8 @@ from workstation.config import (
 )
 from workstation.logfile import LOG_FILE, Console, LogFile
 from workstation.model import datetime_to_ns, ns_to_datetime
+from workstation.optimize.cli import COMMANDS as OPTIMIZE_COMMANDS
+from workstation.optimize.cli import add_parsers as add_optimize_parsers
 from workstation.sessions import NEW_YORK, SessionError, get_schedule
 from workstation.strategies.instances import InstanceError, InstanceSettings, check_instance
 
@@ -243,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(history, COMMON_OPTIONS, after_command=True)
     backtest = add_backtest_parser(commands)
     _add_options(backtest, COMMON_OPTIONS, after_command=True)
+    for optimize in add_optimize_parsers(commands):
+        _add_options(optimize, COMMON_OPTIONS, after_command=True)
     check = commands.add_parser("check", help="check the whole database for damage (slow on "
                                               "a large file); exit 2 when it is damaged")
     _add_options(check, COMMON_OPTIONS, after_command=True)
@@ -273,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return backtest(home, settings, args,
                             _checked_strategies(home, settings, [args.strategy])[0])
+        if args.command in OPTIMIZE_COMMANDS:
+            from workstation.optimize.cli import run as optimize
+
+            return optimize(home, settings, args, _checked_strategies(
+                home, settings, [args.strategy])[0] if args.strategy else None)
         account, scratch = _account(args)
         strategies = _checked_strategies(home, settings, args.strategy)
         if args.replay is not None:

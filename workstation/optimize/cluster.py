@@ -46,10 +46,11 @@ class _LoadJob(WorkerPlugin if WorkerPlugin is not None else object):  # type: i
 
 
 class DaskRunner:
-    def __init__(self, job: TrialJob, address: str) -> None:
+    def __init__(self, job: TrialJob, address: str, *,
+                 timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         _require()
         try:
-            self.client = Client(address, timeout=CONNECT_TIMEOUT_S)
+            self.client = Client(address, timeout=timeout_s)
         except (OSError, TimeoutError) as exc:
             raise ClusterProblem(f"--cluster {address}: cannot reach the Dask scheduler "
                                  f"({type(exc).__name__}: {exc})") from None

@@ -2,9 +2,10 @@
 
 Every objective is maximised and read from the backtest's metrics
 (``workstation.backtest.metrics``): ``return_drawdown`` is total return over the depth
-of the daily max drawdown (None without a drawdown). A trial whose objective is
-undefined (no losing trade for a profit factor, one day for a Sharpe) or that breaks a
-constraint scores None and is never the best.
+of the daily max drawdown (None without a drawdown); ``pass_probability`` is the
+prop-firm challenge simulation's on the trial's trades (``optimize.challenge``). A trial
+whose objective is undefined (no losing trade for a profit factor, one day for a Sharpe)
+or that breaks a constraint scores None and is never the best.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ OBJECTIVES: dict[str, str] = {
     "profit_factor": "Profit factor",
     "expectancy_r": "Expectancy (R)",
     "return_drawdown": "Return / max drawdown",
+    "pass_probability": "Challenge pass probability",  # needs the job's challenge rules
 }
 
 

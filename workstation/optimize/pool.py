@@ -14,12 +14,13 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from workstation.backtest.data import BarData
 from workstation.backtest.run import BacktestRun, BacktestSettings
 from workstation.config import ConfigError, Settings
 from workstation.strategies.instances import InstanceSettings
+from workstation.trades import TradeRecord
+
+if TYPE_CHECKING:
+    from workstation.optimize.challenge import ChallengeRules
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,9 @@ class TrialJob:
     source: str = "sim"
     options: BacktestSettings = field(default_factory=BacktestSettings)
     noop: bool = False  # trials that do nothing: the pool's own overhead (bench)
+    challenge: ChallengeRules | None = None  # adds the trial's pass_probability to its metrics
+    challenge_paths: int = 2_000
+    challenge_seed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +83,38 @@ class TrialOutcome:
 # -- the worker side (module state: one job per worker process) ------------------------------
 _JOB: TrialJob | None = None
 _SERIES: list[BarData] = []
+_PROBLEM: str | None = None  # why this worker has no bars
 
 
 def load_job(job: TrialJob, quiet: bool = True) -> None:
     """Keep the job and its bars in this process (a pool's initializer)."""
-    global _JOB, _SERIES
-    from workstation.backtest.runner import Backtest, BacktestSpec
-
+    global _JOB, _SERIES, _PROBLEM
     if quiet:  # a trial's rejected orders would flood the console
         logging.getLogger().setLevel(logging.ERROR)
-    _JOB = job
+    _JOB, _SERIES, _PROBLEM = job, [], None
     if job.noop:
-        _SERIES = []
         return
+    try:
+        _SERIES = load_series(job)
+    except ConfigError as exc:  # every trial of this worker reports it (a pool would break)
+        _PROBLEM = str(exc)
+
+
+def _pool_worker(job: TrialJob) -> None:
+    """A pool process: Ctrl+C is the parent's to handle (it cancels what is queued and
+    waits for the running trials), not a traceback from every worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load_job(job)
+
+
+def load_series(job: TrialJob) -> list[BarData]:
+    """The job's bars (DataProblem saying what is missing where)."""
+    from workstation.backtest.runner import Backtest, BacktestSpec
+
     spec = BacktestSpec(job.instance, job.timeframe, job.first, job.last, job.source,
                         job.options)
-    _SERIES = Backtest(job.settings, job.home, spec,
-                       plugin_dirs=list(job.plugin_dirs)).load(job.instance.symbols)
+    return Backtest(job.settings, job.home, spec,
+                    plugin_dirs=list(job.plugin_dirs)).load(job.instance.symbols)
 
 
 def loaded_series() -> list[BarData]:
@@ -120,6 +143,8 @@ def run_task(task: TrialTask) -> TrialOutcome:
         return TrialOutcome(task.number, task.params, None, "worker has no job loaded")
     if job.noop:
         return TrialOutcome(task.number, task.params, {})
+    if _PROBLEM is not None:
+        return TrialOutcome(task.number, task.params, None, _PROBLEM)
     series = window_series(_SERIES, task.window)
     if not all(len(s) for s in series):
         return TrialOutcome(task.number, task.params, None, "no bars in the window")
@@ -138,8 +163,23 @@ def run_task(task: TrialTask) -> TrialOutcome:
         problem = run.problems[0]
         if "error" in problem or "did not return" in problem:
             return TrialOutcome(task.number, task.params, run.metrics, problem)
-    return TrialOutcome(task.number, task.params, run.metrics, None,
+    metrics = run.metrics
+    if job.challenge is not None:
+        metrics = {**metrics, "pass_probability": pass_probability(run.trades, job)}
+    return TrialOutcome(task.number, task.params, metrics, None,
                         run if task.keep_run else None)
+
+
+def pass_probability(trades: tuple[TradeRecord, ...], job: TrialJob) -> float:
+    """The job's challenge odds on a trial's trades (0 without trades: nothing can pass)."""
+    from workstation.optimize.challenge import simulate, trade_days
+
+    assert job.challenge is not None
+    days = trade_days(trades)
+    if not days:
+        return 0.0
+    return simulate(days, job.challenge, paths=job.challenge_paths,
+                    seed=job.challenge_seed).pass_probability
 
 
 # -- the runners --------------------------------------------------------------------------
@@ -160,6 +200,8 @@ class SerialRunner:
 
     def __init__(self, job: TrialJob) -> None:
         load_job(job, quiet=False)
+        if _PROBLEM is not None:
+            raise ConfigError(_PROBLEM)
 
     def map(self, tasks: Iterable[TrialTask]) -> Iterator[TrialOutcome]:
         for task in tasks:
@@ -177,7 +219,7 @@ class LocalPool:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=load_job, initargs=(job,))
+            initializer=_pool_worker, initargs=(job,))
         self._pending: set[Future] = set()
 
     def map(self, tasks: Iterable[TrialTask]) -> Iterator[TrialOutcome]:
@@ -211,10 +253,12 @@ def open_runner(job: TrialJob, *, workers: int | None = None,
                 cluster: str | None = None) -> Runner:
     """The cluster when an address is given, else the local pool (``workers=0``: this
     process)."""
+    if workers == 0:
+        return SerialRunner(job)
+    if not job.noop:
+        load_series(job)  # bad data: one clear message here, not one per trial
     if cluster:
         from workstation.optimize.cluster import DaskRunner
 
         return DaskRunner(job, cluster)
-    if workers == 0:
-        return SerialRunner(job)
     return LocalPool(job, workers)

@@ -45,6 +45,7 @@ class Trial:
 class SearchResult:
     method: str
     objective: str
+    varied: list[str] = field(default_factory=list)  # the parameters the search moved
     trials: list[Trial] = field(default_factory=list)
 
     @property
@@ -59,7 +60,7 @@ class SearchResult:
 
     def as_dict(self) -> dict[str, Any]:
         best = self.best
-        return {"method": self.method, "objective": self.objective,
+        return {"method": self.method, "objective": self.objective, "varied": self.varied,
                 "best": best.as_dict() if best else None,
                 "trials": [t.as_dict() for t in self.trials]}
 
@@ -97,7 +98,7 @@ def grid_search(runner: Runner, grid: Grid, objective: str, constraints: Constra
                 window: tuple[int, int] | None = None,
                 progress: Progress | None = None) -> SearchResult:
     """Every combination, numbered in grid order (the last parameter fastest)."""
-    result = SearchResult("grid", objective)
+    result = SearchResult("grid", objective, [r.name for r in grid.ranges])
     tracker = _Tracker(grid.size, progress)
     tasks: list[TrialTask] = []
     full: dict[int, dict[str, Any]] = {}
@@ -155,7 +156,7 @@ def guided_search(runner: Runner, grid: Grid, objective: str, constraints: Const
     sampler = _sampler(method, seed)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     space = {item.name: _distribution(item) for item in grid.ranges}
-    result = SearchResult(method, objective)
+    result = SearchResult(method, objective, [r.name for r in grid.ranges])
     tracker = _Tracker(trials, progress)
     seen: dict[tuple, Trial] = {}
     while tracker.done < trials:
