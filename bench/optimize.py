@@ -6,7 +6,9 @@ once per worker by the pool's initializer; each trial sends only its parameters 
 window that trims the generated sessions to exactly ``--bars`` bars. The grid: fast
 5..24 by 1 x slow 30..75 by 5 (200 trials; ``--trials`` takes the first N). Each pool is
 timed from its creation (spawning its processes and loading the bars included) to its
-last result. Overhead: trials that do nothing, on every core, after a warm-up:
+last result; the workers' CPU time over that wall time says how many cores they really
+got (on a shared machine, fewer than asked: the speed-up is bounded by it). Overhead:
+trials that do nothing, on every core, after a warm-up:
 ``overhead_ms`` is the time each such trial costs a worker (wall x workers / trials).
 
 Floor (issue 15): speed-up at least 0.85 x the cores, overhead under 20 ms a trial. The
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 from datetime import date, timedelta
 
@@ -52,12 +55,21 @@ def job_for(bars: int):
     return job, declared, window
 
 
-def timed_grid(job, grid, window, workers: int, trials: int) -> tuple[float, object]:
+def timed_grid(job, grid, window, workers: int, trials: int) -> tuple[float, float, object]:
+    """Wall seconds, the cores the workers got (their CPU time over the wall time: below
+    ``workers`` when other processes share the machine), and the result."""
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     with LocalPool(job, workers) as pool:
         result = grid_search(_Limited(pool, trials), grid, "net_profit", Constraints(),
                              window=window)
-    return time.perf_counter() - started, result
+    wall = time.perf_counter() - started
+    return wall, (_children_cpu() - cpu_before) / wall, result
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class _Limited:
@@ -93,8 +105,8 @@ def main() -> None:
     job, declared, window = job_for(args.bars)
     grid = build_grid(declared, {"fast": "5:24:1", "slow": "30:75:5"})
     trials = min(args.trials, grid.size)
-    one_s, one = timed_grid(job, grid, window, 1, trials)
-    all_s, every = timed_grid(job, grid, window, args.workers, trials)
+    one_s, one_cores, one = timed_grid(job, grid, window, 1, trials)
+    all_s, all_cores, every = timed_grid(job, grid, window, args.workers, trials)
     same = [(t.number, t.score) for t in one.trials] == [(t.number, t.score)
                                                           for t in every.trials]
     per_1, per_all = trials / one_s, trials / all_s
@@ -102,11 +114,13 @@ def main() -> None:
     print(f"{trials} trials on {args.bars:,} bars: 1 worker {one_s:.1f} s "
           f"({per_1:.2f} trials/s), {args.workers} workers {all_s:.1f} s "
           f"({per_all:.2f} trials/s), speed-up {per_all / per_1:.2f}x; pool overhead "
-          f"{overhead:.2f} ms a trial; same results: {same}")
+          f"{overhead:.2f} ms a trial; same results: {same}; cores the workers got: "
+          f"{one_cores:.2f} and {all_cores:.2f}; load average {os.getloadavg()[0]:.1f}")
     print(json.dumps({"bars": args.bars, "trials": trials, "workers": args.workers,
                       "trials_per_s_1": round(per_1, 3), "trials_per_s_all": round(per_all, 3),
                       "speedup": round(per_all / per_1, 3), "overhead_ms": round(overhead, 3),
-                      "same_results": same, "cpu_count": os.cpu_count()}))
+                      "same_results": same, "cpu_count": os.cpu_count(),
+                      "cores_used_1": round(one_cores, 2), "cores_used_all": round(all_cores, 2)}))
 
 
 if __name__ == "__main__":
