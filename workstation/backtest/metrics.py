@@ -43,7 +43,8 @@ Trades
     ``avg_trade_duration_s`` is entry to exit in seconds.
 Other
     ``exposure`` is passed in by whoever saw the run (the backtest: the share of the
-    tested time with a trade open); ``commission`` is the account's total when given, else the trades' sum.
+    tested time with a trade open); ``commission`` is the account's total when given,
+    else the trades' sum.
 Undefined figures
     Every figure is a finite float, an int, or None: None where a figure is undefined
     (no trades, fewer than two days for a standard deviation, zero dispersion, no losing
