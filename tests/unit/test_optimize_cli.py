@@ -109,3 +109,24 @@ def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bracket: ") and message in lines[0], \
         result.stderr
+
+
+def test_challenge_reads_a_stored_backtests_trades(tmp_path):
+    backtest = bracket("backtest", *STRATEGY, "--from", "2026-11-02", "--to", "2026-11-03",
+                       "--progress", "none", "--report", "bt.json", cwd=tmp_path)
+    assert backtest.returncode == 0, backtest.stderr
+    stored = bracket("challenge", "--preset", "ftmo", "--run", "1", "--paths", "1000",
+                     "--json", "run.json", cwd=tmp_path)
+    from_file = bracket("challenge", "--preset", "ftmo", "--trades-json", "bt.json",
+                        "--paths", "1000", "--json", "file.json", cwd=tmp_path)
+    missing = bracket("challenge", "--preset", "ftmo", "--run", "7", cwd=tmp_path)
+
+    assert stored.returncode == from_file.returncode == 0, stored.stderr + from_file.stderr
+    first, second = (json.loads((tmp_path / name).read_text()) for name in ("run.json",
+                                                                           "file.json"))
+    assert first["source"] == "backtest run 1"
+    assert first["trades"] == second["trades"] == len(json.loads(
+        (tmp_path / "bt.json").read_text())["trades"])
+    assert first["pass_probability"] == second["pass_probability"]
+    assert missing.returncode == 2 and missing.stderr.strip() == \
+        "bracket: no backtest run 7 in bracket.sqlite"
