@@ -108,3 +108,26 @@ def test_a_trial_can_score_its_challenge_pass_probability(job_and_grid):
 
     assert outcome.metrics["pass_probability"] == expected.pass_probability
     SerialRunner(job)  # leave this process's worker state as the other tests expect
+
+
+def test_a_trial_whose_strategy_raises_is_an_error_with_the_reason_and_the_search_goes_on(
+        tmp_path):
+    (tmp_path / "fragile.py").write_text(
+        "from workstation.strategy import Param, Strategy\n\n\n"
+        "class Fragile(Strategy):\n"
+        "    name = 'Fragile'\n"
+        "    symbols = ('NQ',)\n"
+        "    limit = Param(1, min=0, max=5, step=1)\n\n"
+        "    def on_bar(self, bar):\n"
+        "        if self.limit == 0:\n"
+        "            raise ValueError('limit 0')\n", encoding="utf-8")
+    instance = InstanceSettings(instance_id="f", strategy="Fragile", symbols=("NQ",))
+    job, declared = prepare_job(Settings(), None, instance, "5m", date(2026, 11, 2),
+                                date(2026, 11, 2), plugin_dirs=[tmp_path])
+    result = grid_search(SerialRunner(job), build_grid(declared, {"limit": "0,1"}),
+                         "net_profit", Constraints())
+
+    assert [t.status for t in result.trials] == ["error", "ok"]
+    assert result.trials[0].reason.startswith("f error: ") and "limit 0" in \
+        result.trials[0].reason
+    assert result.best is not None and result.best.params["limit"] == 1

@@ -159,10 +159,9 @@ def run_task(task: TrialTask) -> TrialOutcome:
     except Exception as exc:
         log.exception("trial %d failed", task.number)
         return TrialOutcome(task.number, task.params, None, f"{type(exc).__name__}: {exc}")
-    if run.problems:
-        problem = run.problems[0]
-        if "error" in problem or "did not return" in problem:
-            return TrialOutcome(task.number, task.params, run.metrics, problem)
+    stopped = [p for p in run.problems if p.startswith(f"{instance.instance_id} ")]
+    if stopped:  # the strategy raised or hung and was disabled: its figures mean nothing
+        return TrialOutcome(task.number, task.params, run.metrics, stopped[0])
     metrics = run.metrics
     if job.challenge is not None:
         metrics = {**metrics, "pass_probability": pass_probability(run.trades, job)}
