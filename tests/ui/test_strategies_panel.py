@@ -320,7 +320,7 @@ def test_the_dock_is_tabbed_with_trades_in_the_view_and_strategies_menus(worksta
     window = workstation()
     dock = window.docks["strategies"]
     assert dock.objectName() == "dock.strategies" and dock.windowTitle() == "Strategies"
-    assert window.tabifiedDockWidgets(window.docks["trades"]) == [dock]
+    assert dock in window.tabifiedDockWidgets(window.docks["trades"])
     view = next(m for m in window.menuBar().actions() if m.text() == "&View").menu()
     assert dock.toggleViewAction() in view.actions()
     menu = next(m for m in window.menuBar().actions() if m.text() == "&Strategies").menu()

@@ -154,10 +154,11 @@ class ChartPanel(QWidget):
         bar.addWidget(self.symbol_box)
         bar.addWidget(self.timeframe_box)
         bar.addWidget(self.follow_button)
-        bar.addStretch(1)
-        # its own line, wrapping rather than clipping when the dock is narrow
+        # beside the selectors (the price pane keeps the height), wrapping between fields
+        # rather than clipping when the dock is narrow
         self.readout.setContentsMargins(6, 0, 4, 0)
         self.readout.setWordWrap(True)
+        bar.addWidget(self.readout, 1)
 
         self.axis = TimeAxis()
         self.graphics = pg.GraphicsLayoutWidget(self)
@@ -171,7 +172,6 @@ class ChartPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(bar)
-        layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
 
         self.symbol_box.currentTextChanged.connect(self._on_box_changed)
