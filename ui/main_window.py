@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         if timeframe not in engine.timeframes:
             timeframe = engine.timeframes[0]
         self.show_series(symbol, timeframe)
+        self._history_shown = False
 
     # -- docks and layout ---------------------------------------------------------------
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -788,6 +789,9 @@ class MainWindow(QMainWindow):
         self.alerts.alert("Bracket: trading journal cannot be saved", text)
 
     def _on_frame(self) -> None:
+        if not self._history_shown:  # the engine is up: its stored bars are loaded now
+            self._history_shown = True
+            self.show_series(self.chart.symbol, self.chart.timeframe)
         self._show_store_health()
         self.watchlist_model.refresh()
         self.trades.refresh()

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen, QPicture
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,48 +29,11 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.fmt import DISPLAY_ZONE
+from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, VolumeItem
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
 VISIBLE_BARS = 90
 _LABEL_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 500, 1000, 2000)
-_BODY_WIDTH = 0.7
-
-
-class CandlestickItem(pg.GraphicsObject):
-    """Candles for arrays of x/open/high/low/close, painted from a cached picture."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._picture = QPicture()
-        self._bounds = QRectF()
-
-    def set_data(self, x: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray,
-                 c: np.ndarray) -> None:
-        picture = QPicture()
-        painter = QPainter(picture)
-        half = _BODY_WIDTH / 2
-        for color, mask in ((theme.UP, c >= o), (theme.DOWN, c < o)):
-            pen = QPen(color)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(color)
-            for xi, oi, hi, li, ci in zip(x[mask], o[mask], h[mask], low[mask], c[mask],
-                                          strict=True):
-                painter.drawLine(QPointF(xi, li), QPointF(xi, hi))
-                top, bottom = max(oi, ci), min(oi, ci)
-                painter.drawRect(QRectF(xi - half, bottom, _BODY_WIDTH, max(top - bottom, 1e-9)))
-        painter.end()
-        self.prepareGeometryChange()
-        self._picture = picture
-        self._bounds = (QRectF(float(x.min()) - 1, float(low.min()), float(x.max() - x.min()) + 2,
-                               float(h.max() - low.min())) if len(x) else QRectF())
-        self.update()
-
-    def paint(self, painter: QPainter, *_: object) -> None:
-        self._picture.play(painter)
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
 
 
 class TimeAxis(pg.AxisItem):
@@ -194,8 +156,8 @@ class ChartPanel(QWidget):
         self.volume_plot.setMaximumHeight(140)
         self.candles = CandlestickItem()
         self.live_candle = CandlestickItem()
-        self.volume = pg.BarGraphItem(x=[], height=[], width=_BODY_WIDTH, brush=theme.MUTED)
-        self.live_volume = pg.BarGraphItem(x=[], height=[], width=_BODY_WIDTH, brush=theme.ACCENT)
+        self.volume = VolumeItem()
+        self.live_volume = pg.BarGraphItem(x=[], height=[], width=BODY_WIDTH, brush=theme.ACCENT)
         self.price_plot.addItem(self.candles)
         self.price_plot.addItem(self.live_candle)
         self.volume_plot.addItem(self.volume)
@@ -255,7 +217,7 @@ class ChartPanel(QWidget):
         self._bars.extend(mine)
         if self._partial is not None and self._partial.ts <= mine[-1].ts:
             self._partial = None
-        self._rebuild_closed()
+        self._append_closed(mine)
         self._draw_partial()
         if self.follow_button.isChecked():
             self._follow()
@@ -277,21 +239,42 @@ class ChartPanel(QWidget):
     def partial(self) -> Bar | None:
         return self._partial
 
-    def _rebuild_closed(self) -> None:
-        bars = self._bars
-        x = np.arange(len(bars), dtype=float)
+    @staticmethod
+    def _columns(bars: list[Bar], first_x: int) -> dict[str, np.ndarray]:
         columns = np.array([(b.open, b.high, b.low, b.close, b.volume) for b in bars],
                            dtype=float).reshape(-1, 5)
-        self._arrays = {"x": x, "o": columns[:, 0], "h": columns[:, 1], "l": columns[:, 2],
-                        "c": columns[:, 3], "v": columns[:, 4]}
-        self._ts = np.array([b.ts for b in bars] + [self._partial.ts if self._partial else 0],
-                            dtype=np.int64)
-        a = self._arrays
+        return {"x": np.arange(first_x, first_x + len(bars), dtype=float),
+                "o": columns[:, 0], "h": columns[:, 1], "l": columns[:, 2],
+                "c": columns[:, 3], "v": columns[:, 4]}
+
+    def _rebuild_closed(self) -> None:
+        """Another series: every array and picture anew."""
+        a = self._arrays = self._columns(self._bars, 0)
+        self._stamp_times()
         self.candles.set_data(a["x"], a["o"], a["h"], a["l"], a["c"])
-        self.volume.setOpts(x=a["x"], height=a["v"], width=_BODY_WIDTH,
-                            brushes=[theme.UP.darker(160) if c >= o else theme.DOWN.darker(160)
-                                     for o, c in zip(a["o"], a["c"], strict=True)])
+        self.volume.set_data(a["x"], a["o"], a["h"], a["l"], a["c"], a["v"])
+
+    def _append_closed(self, bars: list[Bar]) -> None:
+        """New closed bars: appended to the arrays; only the last chunk is drawn again."""
+        new = self._columns(bars, len(self._arrays["x"]))
+        self._arrays = {k: np.concatenate((self._arrays[k], new[k])) for k in new}
+        self._stamp_times(bars)
+        self.candles.append(new["x"], new["o"], new["h"], new["l"], new["c"])
+        self.volume.append(new["x"], new["o"], new["h"], new["l"], new["c"], new["v"])
+
+    def _stamp_times(self, added: list[Bar] | None = None) -> None:
+        """The axis's label times: all anew, or the ``added`` bars' after those known."""
+        stamp = self._stamp
+        known = self._ts[:-1] if added is not None else np.zeros(0, dtype=np.int64)
+        more = [stamp(b) for b in (added if added is not None else self._bars)]
+        tail = [stamp(self._partial) if self._partial else 0]
+        self._ts = np.concatenate((known, np.array(more + tail, dtype=np.int64)))
         self.axis.set_times(self._ts)
+
+    def _stamp(self, bar: Bar) -> int:
+        """The time a bar is labelled with: its open, but a daily bar's last moment (a CME
+        session opens at 18:00 ET the evening before the day it belongs to)."""
+        return bar.end - 1 if self.axis.daily else bar.ts
 
     def _draw_partial(self) -> None:
         bar = self._partial
@@ -303,9 +286,9 @@ class ChartPanel(QWidget):
             x = np.array([float(len(self._bars))])
             self.live_candle.set_data(x, np.array([bar.open]), np.array([bar.high]),
                                       np.array([bar.low]), np.array([bar.close]))
-            self.live_volume.setOpts(x=x, height=[bar.volume], width=_BODY_WIDTH)
+            self.live_volume.setOpts(x=x, height=[bar.volume], width=BODY_WIDTH)
             if len(self._ts) == len(self._bars) + 1:
-                self._ts[-1] = bar.ts
+                self._ts[-1] = self._stamp(bar)
             last = bar.close
         if last is not None:
             previous = self._bars[-1].close if self._bars and bar is not None else last
@@ -408,6 +391,7 @@ class ChartPanel(QWidget):
             return ""
         bar = bars[index]
         d = self._decimals
-        when = _local(bar.ts).strftime("%Y-%m-%d %H:%M:%S ET")
+        when = (f"{_local(self._stamp(bar)):%Y-%m-%d} session" if self.axis.daily
+                else _local(bar.ts).strftime("%Y-%m-%d %H:%M:%S ET"))
         return (f"{bar.symbol} {bar.timeframe}  {when}  O {bar.open:,.{d}f}  H {bar.high:,.{d}f}"
                 f"  L {bar.low:,.{d}f}  C {bar.close:,.{d}f}  V {bar.volume:,.0f}")

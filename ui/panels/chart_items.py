@@ -1,0 +1,137 @@
+"""The chart's bar items: candles and volume, drawn in chunks of bars cached as pictures.
+
+A week of 1-minute bars is thousands of candles; a new bar redraws only the last chunk,
+and a paint plays only the chunks in view, so a chart with days of history costs about
+what one with a hundred bars does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QPainter, QPen, QPicture
+
+from ui import theme
+
+BODY_WIDTH = 0.7
+CHUNK = 256  # bars per cached picture
+
+
+class ChunkedBarsItem(pg.GraphicsObject):
+    """Bars at x = 0, 1, 2 ... from parallel arrays; subclasses draw one chunk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._columns: dict[str, np.ndarray] = {}
+        self._pictures: dict[int, QPicture] = {}
+        self._bounds = QRectF()
+
+    def set_data(self, x: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray,
+                 c: np.ndarray, v: np.ndarray | None = None) -> None:
+        """Everything anew (another series)."""
+        self._columns = {"x": x, "o": o, "h": h, "l": low, "c": c,
+                         "v": v if v is not None else np.zeros(len(x))}
+        self._pictures.clear()
+        self._changed()
+
+    def append(self, x: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray,
+               c: np.ndarray, v: np.ndarray | None = None) -> None:
+        """Bars added at the end: only the last chunk is drawn again."""
+        old = len(self)
+        added = {"x": x, "o": o, "h": h, "l": low, "c": c,
+                 "v": v if v is not None else np.zeros(len(x))}
+        self._columns = {k: np.concatenate((self._columns.get(k, np.zeros(0)), added[k]))
+                         for k in added}
+        for chunk in range(old // CHUNK, len(self) // CHUNK + 1):
+            self._pictures.pop(chunk, None)
+        self._changed()
+
+    def __len__(self) -> int:
+        return len(self._columns.get("x", ()))
+
+    def _changed(self) -> None:
+        self.prepareGeometryChange()
+        self._bounds = self._measure()
+        self.update()
+
+    def _measure(self) -> QRectF:
+        raise NotImplementedError
+
+    def _draw(self, painter: QPainter, first: int, last: int) -> None:
+        raise NotImplementedError
+
+    def _picture(self, chunk: int) -> QPicture:
+        picture = self._pictures.get(chunk)
+        if picture is None:
+            picture = QPicture()
+            painter = QPainter(picture)
+            self._draw(painter, chunk * CHUNK, min((chunk + 1) * CHUNK, len(self)))
+            painter.end()
+            self._pictures[chunk] = picture
+        return picture
+
+    def paint(self, painter: QPainter, *_: object) -> None:
+        if not len(self):
+            return
+        view = self.viewRect()  # what is in view, in bar positions
+        if view is None or not view.isValid():
+            first, last = 0, len(self) - 1
+        else:
+            first = max(0, int(np.floor(view.left())) - 1)
+            last = min(len(self) - 1, int(np.ceil(view.right())) + 1)
+        for chunk in range(first // CHUNK, last // CHUNK + 1):
+            self._picture(chunk).play(painter)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+
+class CandlestickItem(ChunkedBarsItem):
+    """Candles: a wick from low to high and a body from open to close, green up, red down."""
+
+    def _measure(self) -> QRectF:
+        a = self._columns
+        if not len(self):
+            return QRectF()
+        x, low, high = a["x"], a["l"], a["h"]
+        return QRectF(float(x.min()) - 1, float(low.min()), float(x.max() - x.min()) + 2,
+                      float(high.max() - low.min()))
+
+    def _draw(self, painter: QPainter, first: int, last: int) -> None:
+        a = self._columns
+        half = BODY_WIDTH / 2
+        x, o, h, low, c = (a[k][first:last] for k in ("x", "o", "h", "l", "c"))
+        for color, mask in ((theme.UP, c >= o), (theme.DOWN, c < o)):
+            pen = QPen(color)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(color)
+            for xi, oi, hi, li, ci in zip(x[mask], o[mask], h[mask], low[mask], c[mask],
+                                          strict=True):
+                painter.drawLine(QPointF(xi, li), QPointF(xi, hi))
+                top, bottom = max(oi, ci), min(oi, ci)
+                painter.drawRect(QRectF(xi - half, bottom, BODY_WIDTH, max(top - bottom, 1e-9)))
+
+
+class VolumeItem(ChunkedBarsItem):
+    """Volume bars, darker green or red as their candle."""
+
+    def _measure(self) -> QRectF:
+        a = self._columns
+        if not len(self):
+            return QRectF()
+        x = a["x"]
+        return QRectF(float(x.min()) - 1, 0.0, float(x.max() - x.min()) + 2,
+                      float(a["v"].max()) or 1.0)
+
+    def _draw(self, painter: QPainter, first: int, last: int) -> None:
+        a = self._columns
+        half = BODY_WIDTH / 2
+        x, o, c, v = (a[k][first:last] for k in ("x", "o", "c", "v"))
+        painter.setPen(pg.mkPen(None))
+        for color, mask in ((QColor(theme.UP).darker(160), c >= o),
+                            (QColor(theme.DOWN).darker(160), c < o)):
+            painter.setBrush(color)
+            for xi, vi in zip(x[mask], v[mask], strict=True):
+                painter.drawRect(QRectF(xi - half, 0.0, BODY_WIDTH, vi))
