@@ -8,6 +8,7 @@ import asyncio
 from datetime import date, datetime, time
 from pathlib import Path
 
+from tests.unit.strategy_desk import instance, write_plugin
 from workstation.config import DATABASE_FILE, Settings
 from workstation.engine import Engine, RunOptions, sim_feed_builder
 from workstation.history import history_timeframes, sim_history
@@ -19,10 +20,10 @@ START = datetime_to_ns(datetime.combine(date(2026, 11, 4), time(9, 30), NEW_YORK
 MINUTE = 60 * NS_PER_SECOND
 
 
-def engine_on(home: Path, seconds: float = 0.0, seed: int = 7) -> Engine:
+def engine_on(home: Path, seconds: float = 0.0, seed: int = 7, **more: object) -> Engine:
     settings = Settings()
     options = RunOptions(seed=seed, speed=None, start_ns=START, duration_s=seconds)
-    return Engine(settings, home, sim_feed_builder(settings, options))
+    return Engine(settings, home, sim_feed_builder(settings, options), **more)
 
 
 def ny_day(ts: int) -> date:
@@ -127,6 +128,26 @@ def test_history_is_stored_once_and_a_relaunch_loads_it(tmp_path):
     assert count_bars(tmp_path) == stored  # nothing generated the second time
     run_briefly(again)
     assert again.bars.history("NQ", "1m")[:len(first)] == first
+
+
+def test_a_strategy_warms_up_from_the_history_at_the_first_start(tmp_path):
+    write_plugin(tmp_path / "plugins", "warm.py", """
+        from workstation.strategy import Strategy
+
+        class Warm(Strategy):
+            name = "Warm"
+            warmup = 50
+
+            def on_bar(self, bar):
+                if self.warming_up:
+                    self.state.setdefault("warm", []).append(bar.end)
+    """)
+    engine = engine_on(tmp_path, strategies=[instance("w", "Warm")])
+
+    run_briefly(engine)
+
+    ends = engine.strategies.contexts["w"].state["warm"]
+    assert ends == [START - (50 - k - 1) * MINUTE for k in range(50)]  # the last 50 minutes
 
 
 def count_bars(home: Path) -> int:
