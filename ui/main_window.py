@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ui.actions import ActionRegistry, ActionSpec
 from ui.alerts import Alerts
 from ui.bridge import EngineBridge
+from ui.chart_trading import ChartTrading
 from ui.dialogs.accounts import AccountsDialog
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
         self.strategies_panel = StrategiesPanel(engine.strategies, list(instruments),
                                                 home / "plugins")
         self.signals_panel = SignalsPanel(engine, price)
+        self.chart_trading = ChartTrading(engine, self.chart, self.notify, self.next_client_id,
+                                          lambda: bridge.uncommitted_fills <= 0)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.risk_dialog: RiskSettingsDialog | None = None
@@ -672,6 +675,7 @@ class MainWindow(QMainWindow):
         self.orders.apply(events)
         self.risk_panel.apply(events)
         self.signals_panel.apply(events)
+        self.chart_trading.apply(events)
         for event in events:
             if isinstance(event, KillSwitchChanged) and event.active and event.automatic:
                 what = "KILL SWITCH ON" if event.scope == "all" else f"{event.scope} paused"
@@ -796,6 +800,7 @@ class MainWindow(QMainWindow):
         self.watchlist_model.refresh()
         self.trades.refresh()
         self.account.refresh()
+        self.chart_trading.refresh()
         self._refresh_risk()
         if self.ticket is not None and self.ticket.isVisible():
             self.ticket.update_preview()

@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.fmt import DISPLAY_ZONE
-from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, VolumeItem
+from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, PriceAxis, VolumeItem
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
 VISIBLE_BARS = 90
+CROSS_LABEL_AT = 0.985  # across the plot, where the crosshair's price label ends
 _LABEL_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 500, 1000, 2000)
 
 
@@ -77,8 +78,14 @@ def _local(ts: int) -> datetime:
     return datetime.fromtimestamp(ts / NS_PER_SECOND, tz=UTC).astimezone(DISPLAY_ZONE)
 
 
+# adds actions to the context menu for a price (on the tick), give or take a tolerance
+MenuProvider = Callable[[QMenu, float, float], object]
+MENU_REACH_PX = 6  # a right click this near an order's line is on it
+
+
 class ChartPanel(QWidget):
     series_changed = Signal(str, str)  # symbol, timeframe
+    series_shown = Signal()  # another series, or bars added: overlays place themselves again
 
     def __init__(self, instruments: dict[str, Instrument], timeframes: list[str],
                  parent: QWidget | None = None) -> None:
@@ -93,6 +100,9 @@ class ChartPanel(QWidget):
         self._ts = np.zeros(0, dtype=np.int64)
         # set by the main window: "New signal at this bar…" in the context menu
         self.on_new_signal: Callable[[str, Bar], object] | None = None
+        # more of the context menu (orders and alerts at the clicked price)
+        self.menu_providers: list[MenuProvider] = []
+        self._opens = np.zeros(0, dtype=np.int64)  # each closed bar's open time
 
         self.symbol_box = QComboBox(self)
         self.symbol_box.setObjectName("chartSymbol")
@@ -123,8 +133,10 @@ class ChartPanel(QWidget):
         bar.addWidget(self.readout, 1)
 
         self.axis = TimeAxis()
+        self.price_axis = PriceAxis()
         self.graphics = pg.GraphicsLayoutWidget(self)
-        self.price_plot = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": self.axis})
+        self.price_plot = self.graphics.addPlot(row=0, col=0, axisItems={
+            "bottom": self.axis, "right": self.price_axis})
         self.volume_plot = self.graphics.addPlot(row=1, col=0)
         self.graphics.ci.layout.setRowStretchFactor(0, 4)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
@@ -162,18 +174,17 @@ class ChartPanel(QWidget):
         self.price_plot.addItem(self.live_candle)
         self.volume_plot.addItem(self.volume)
         self.volume_plot.addItem(self.live_volume)
+        # the last price: a dotted line across, its price tagged on the axis
         self.last_line = pg.InfiniteLine(angle=0, movable=False,
-                                         pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DotLine),
-                                         label="", labelOpts={"position": 0.99,
-                                                              "anchors": [(1, 0.5), (1, 0.5)],
-                                                              "color": theme.NEUTRAL,
-                                                              "fill": theme.PANEL})
+                                         pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DotLine))
         self.price_plot.addItem(self.last_line, ignoreBounds=True)
         crosshair_pen = pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine)
         self.cross_v = pg.InfiniteLine(angle=90, movable=False, pen=crosshair_pen)
+        # the crosshair's price: inside the plot, right-aligned above the line at its end
         self.cross_h = pg.InfiniteLine(angle=0, movable=False, pen=crosshair_pen, label="",
-                                       labelOpts={"position": 0.03, "color": theme.NEUTRAL,
-                                                  "fill": theme.PANEL})
+                                       labelOpts={"position": CROSS_LABEL_AT,
+                                                  "anchors": [(1, 1), (1, 1)],
+                                                  "color": theme.NEUTRAL, "fill": theme.PANEL})
         for line in (self.cross_v, self.cross_h):
             line.setVisible(False)
             self.price_plot.addItem(line, ignoreBounds=True)
@@ -205,6 +216,7 @@ class ChartPanel(QWidget):
         self._draw_partial()
         self.follow_button.setChecked(True)
         self._follow()
+        self.series_shown.emit()
 
     def add_closed(self, bars: list[Bar]) -> None:
         """Append this series' newly closed bars. Bars already shown are skipped: a
@@ -221,6 +233,7 @@ class ChartPanel(QWidget):
         self._draw_partial()
         if self.follow_button.isChecked():
             self._follow()
+        self.series_shown.emit()
 
     def set_partial(self, event: PartialBar) -> None:
         bar = event.bar
@@ -249,6 +262,7 @@ class ChartPanel(QWidget):
 
     def _rebuild_closed(self) -> None:
         """Another series: every array and picture anew."""
+        self._opens = np.array([b.ts for b in self._bars], dtype=np.int64)
         a = self._arrays = self._columns(self._bars, 0)
         self._stamp_times()
         self.candles.set_data(a["x"], a["o"], a["h"], a["l"], a["c"])
@@ -256,6 +270,8 @@ class ChartPanel(QWidget):
 
     def _append_closed(self, bars: list[Bar]) -> None:
         """New closed bars: appended to the arrays; only the last chunk is drawn again."""
+        self._opens = np.concatenate((self._opens, np.array([b.ts for b in bars],
+                                                             dtype=np.int64)))
         new = self._columns(bars, len(self._arrays["x"]))
         self._arrays = {k: np.concatenate((self._arrays[k], new[k])) for k in new}
         self._stamp_times(bars)
@@ -295,7 +311,11 @@ class ChartPanel(QWidget):
             color = theme.direction_color(last - previous)
             self.last_line.setPen(pg.mkPen(color, style=Qt.PenStyle.DotLine))
             self.last_line.setValue(last)
-            self.last_line.label.setFormat(f"{last:,.{self._decimals}f}")
+            self.price_axis.set_tag("last", last, f"{last:,.{self._decimals}f}",
+                                    theme.ON_BRIGHT, color if color != theme.NEUTRAL
+                                    else theme.MUTED)
+        else:
+            self.price_axis.clear_tag("last")
         self.last_line.setVisible(last is not None)
         if not self.cross_v.isVisible():
             self._show_newest()
@@ -345,11 +365,13 @@ class ChartPanel(QWidget):
             return
         point = self.price_plot.getViewBox().mapSceneToView(position)
         index = round(point.x())
-        self.cross_v.setPos(index)
-        self.cross_h.setPos(point.y())
-        self.cross_h.label.setFormat(f"{point.y():,.{self._decimals}f}")
+        price = self._instruments[self.symbol].round_price(point.y()) if self.symbol \
+            else point.y()
         for line in (self.cross_v, self.cross_h):
-            line.setVisible(True)
+            line.setVisible(True)  # first: a hidden line's label ignores a new text
+        self.cross_v.setPos(index)
+        self.cross_h.setPos(price)
+        self.cross_h.label.setFormat(f"{price:,.{self._decimals}f}")
         self._set_readout(self.describe(index))
 
     # -- context menu ------------------------------------------------------------------
@@ -361,8 +383,49 @@ class ChartPanel(QWidget):
         bars = self._bars + ([self._partial] if self._partial else [])
         return bars[index] if 0 <= index < len(bars) else None
 
+    def price_at(self, scene_pos: QPointF) -> float | None:
+        """The price under a point of the price plot, on the instrument's tick grid."""
+        if not self.symbol or not self.price_plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        y = self.price_plot.getViewBox().mapSceneToView(scene_pos).y()
+        return self._instruments[self.symbol].round_price(y)
+
+    def x_of_time(self, ts: int) -> float | None:
+        """The bar position of the bar holding time ``ts`` (the forming bar's after the
+        last closed one); None before the first bar."""
+        if self._partial is not None and ts >= self._partial.ts:
+            return float(len(self._bars))
+        if not len(self._opens) or ts < self._opens[0]:
+            return None
+        index = int(np.searchsorted(self._opens, ts, side="right")) - 1
+        if index == len(self._bars) - 1 and ts >= self._bars[-1].end:
+            index += 1  # in the bar forming now
+        return float(index)
+
+    @property
+    def decimals(self) -> int:
+        return self._decimals
+
+    def tick_round(self, price: float) -> float:
+        """``price`` on the chart symbol's tick grid."""
+        return self._instruments[self.symbol].round_price(price) if self.symbol else price
+
+    @property
+    def last_price(self) -> float | None:
+        bar = self._partial or (self._bars[-1] if self._bars else None)
+        return bar.close if bar is not None else None
+
     def context_menu(self, scene_pos: QPointF) -> QMenu:
         menu = QMenu(self)
+        price = self.price_at(scene_pos)
+        if price is not None:
+            view = self.price_plot.getViewBox()
+            reach = abs(view.mapSceneToView(scene_pos + QPointF(0, MENU_REACH_PX)).y()
+                        - view.mapSceneToView(scene_pos).y())
+            for provider in self.menu_providers:
+                provider(menu, price, reach)
+            if self.menu_providers and not menu.isEmpty():
+                menu.addSeparator()
         bar = self.bar_at(scene_pos)
         action = menu.addAction("New signal at this bar…")
         action.setObjectName("chartNewSignal")

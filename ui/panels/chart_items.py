@@ -1,4 +1,5 @@
-"""The chart's bar items: candles and volume, drawn in chunks of bars cached as pictures.
+"""The chart's items: candles and volume, drawn in chunks of bars cached as pictures, and
+the price axis with its tags.
 
 A week of 1-minute bars is thousands of candles; a new bar redraws only the last chunk,
 and a paint plays only the chunks in view, so a chart with days of history costs about
@@ -7,10 +8,12 @@ what one with a hundred bars does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QPainter, QPen, QPicture
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPicture
 
 from ui import theme
 
@@ -135,3 +138,60 @@ class VolumeItem(ChunkedBarsItem):
             painter.setBrush(color)
             for xi, vi in zip(x[mask], v[mask], strict=True):
                 painter.drawRect(QRectF(xi - half, 0.0, BODY_WIDTH, vi))
+
+
+@dataclass(slots=True)
+class Tag:
+    value: float
+    text: str
+    fg: QColor
+    bg: QColor
+
+
+class PriceAxis(pg.AxisItem):
+    """The right price axis, with tags: a price's label drawn on the axis at its height
+    (the last price, orders), never over the candles."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="right")
+        self.tags: dict[str, Tag] = {}
+
+    def set_tag(self, key: str, value: float, text: str, fg: QColor, bg: QColor) -> None:
+        tag = self.tags.get(key)
+        if tag is not None and (tag.value, tag.text, tag.fg, tag.bg) == (value, text, fg, bg):
+            return
+        self.tags[key] = Tag(value, text, fg, bg)
+        self.update()
+
+    def clear_tag(self, key: str) -> None:
+        if self.tags.pop(key, None) is not None:
+            self.update()
+
+    def tag_rect(self, key: str) -> QRectF | None:
+        """Where a tag is drawn, in this axis's coordinates (None: not in view)."""
+        tag = self.tags.get(key)
+        view = self.linkedView()
+        if tag is None or view is None:
+            return None
+        y = self.mapFromScene(view.mapViewToScene(QPointF(0.0, tag.value))).y()
+        size = self.geometry().size()
+        if not 0.0 <= y <= size.height():
+            return None
+        height = QFontMetrics(self._font()).height() + 4
+        return QRectF(1.0, y - height / 2, size.width() - 1.0, height)
+
+    def _font(self) -> QFont:
+        return self.style["tickFont"] or QFont()
+
+    def paint(self, painter: QPainter, *args: object) -> None:
+        super().paint(painter, *args)
+        painter.setFont(self._font())
+        for key, tag in self.tags.items():
+            rect = self.tag_rect(key)
+            if rect is None:
+                continue
+            painter.fillRect(rect, tag.bg)
+            painter.setPen(tag.fg)
+            painter.drawText(rect.adjusted(4.0, 0.0, 0.0, 0.0),
+                             int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+                             tag.text)
