@@ -62,6 +62,7 @@ class ChartTrading:
                 signals = True
         if orders:
             self.overlay.set_orders(self.working.values())
+            self._keep_in_view()
         if fills:
             self.overlay.set_fills(self.fills())
         if signals:
@@ -73,6 +74,7 @@ class ChartTrading:
     def redraw(self) -> None:
         """Everything again: another series, or bars that moved the markers."""
         self.overlay.set_orders(self.working.values())
+        self._keep_in_view()
         self.overlay.set_fills(self.fills())
         self.overlay.set_signals(self.engine.signals.records.values())
         self.refresh()
@@ -83,10 +85,20 @@ class ChartTrading:
             return
         symbol = self.chart.symbol
         view = next((p for p in self.engine.broker.positions() if p.symbol == symbol), None)
+        shown = self.overlay.position_line.isVisible()
         if view is None:
             self.overlay.set_position(0.0, 0.0, 0.0)
         else:
             self.overlay.set_position(view.qty, view.avg_price, view.unrealized_pnl)
+        if shown != self.overlay.position_line.isVisible():
+            self._keep_in_view()
+
+    def _keep_in_view(self) -> None:
+        """The chart keeps its symbol's orders and position in view when they are near."""
+        levels = [d.line.value() for d in self.overlay.lines.values()]
+        if self.overlay.position_line.isVisible():
+            levels.append(self.overlay.position_line.value())
+        self.chart.fit_levels = levels
 
     # -- the context menu ----------------------------------------------------------------
     def add_menu_actions(self, menu: QMenu, price: float, reach: float) -> None:

@@ -103,6 +103,8 @@ class ChartPanel(QWidget):
         # more of the context menu (orders and alerts at the clicked price)
         self.menu_providers: list[MenuProvider] = []
         self._opens = np.zeros(0, dtype=np.int64)  # each closed bar's open time
+        # prices kept in view with the bars when near them: the position, working orders
+        self.fit_levels: list[float] = []
 
         self.symbol_box = QComboBox(self)
         self.symbol_box.setObjectName("chartSymbol")
@@ -352,6 +354,9 @@ class ChartPanel(QWidget):
             return
         low = min(b[0] for b in bounds)
         high = max(b[1] for b in bounds)
+        span = high - low
+        near = [p for p in self.fit_levels if low - span <= p <= high + span]
+        low, high = min([low, *near]), max([high, *near])
         pad = max((high - low) * 0.08, 10 ** -self._decimals * 4)
         self.price_plot.setYRange(low - pad, high + pad, padding=0)
         self.volume_plot.setYRange(0, max(b[2] for b in bounds) * 1.15 or 1, padding=0)

@@ -140,6 +140,9 @@ class VolumeItem(ChunkedBarsItem):
                 painter.drawRect(QRectF(xi - half, 0.0, BODY_WIDTH, vi))
 
 
+TOP_TAG = "last"  # drawn over the others where tags overlap
+
+
 @dataclass(slots=True)
 class Tag:
     value: float
@@ -186,7 +189,8 @@ class PriceAxis(pg.AxisItem):
     def paint(self, painter: QPainter, *args: object) -> None:
         super().paint(painter, *args)
         painter.setFont(self._font())
-        for key, tag in self.tags.items():
+        on_top = sorted(self.tags.items(), key=lambda item: item[0] == TOP_TAG)
+        for key, tag in on_top:
             rect = self.tag_rect(key)
             if rect is None:
                 continue

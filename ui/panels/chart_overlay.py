@@ -26,7 +26,8 @@ _TYPES = {OrderType.LIMIT: "LMT", OrderType.STOP: "STP", OrderType.STOP_LIMIT: "
 MOVABLE = (OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT)
 SETUP_BARS = 8  # how far right of the confirming bar a setup's levels are drawn
 POSITION_LABEL_AT = 0.01  # across the plot, where the position's label starts
-ORDER_LABEL_AT = 0.93  # and where orders' labels end (near their price on the axis)
+ORDER_LABEL_AT = 0.97  # and where orders' labels end (near their price on the axis)
+LABEL_LANES, LANE_WIDTH = 3, 0.24  # orders' labels step left by price, in three lanes
 
 # a drag's new price for an order: None if sent, else why not (the line goes back)
 MoveHandler = Callable[[OrderUpdate, float], str | None]
@@ -102,6 +103,10 @@ class ChartOverlay:
             self.chart.price_axis.set_tag(f"order:{order_id}", price,
                                           f"{price:,.{decimals}f}", theme.NEUTRAL,
                                           QColor(color).darker(170))
+        # neighbours' labels side by side, so lines a few ticks apart stay readable
+        ranked = sorted(self.lines.values(), key=lambda d: d.line.value())
+        for rank, drawn in enumerate(ranked):
+            drawn.line.label.setPosition(ORDER_LABEL_AT - (rank % LABEL_LANES) * LANE_WIDTH)
 
     def _new_line(self, order: OrderUpdate) -> pg.InfiniteLine:
         color = self._color(order)
