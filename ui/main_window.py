@@ -31,6 +31,7 @@ from ui.alerts import Alerts
 from ui.bridge import EngineBridge
 from ui.chart_trading import ChartTrading
 from ui.dialogs.accounts import AccountsDialog
+from ui.dialogs.indicators import IndicatorsDialog
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
 from ui.dialogs.risk_settings import RiskSettingsDialog
@@ -39,6 +40,7 @@ from ui.layouts import LayoutMenu, LayoutStore
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
+from ui.panels.chart_indicators import dump_specs, load_specs
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
 from ui.panels.risk import RiskIndicator, RiskPanel, worst
@@ -236,6 +238,10 @@ class MainWindow(QMainWindow):
             timeframe = engine.timeframes[0]
         self.show_series(symbol, timeframe)
         self._history_shown = False
+        specs, problems = load_specs(str(self._settings.value("chart/indicators", "")))
+        self.chart.indicators.set_specs(specs)
+        for problem in problems:
+            log.warning("%s", problem)
 
     # -- docks and layout ---------------------------------------------------------------
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -335,6 +341,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("watchlist/symbols", self.watchlist_model.symbols())
         self._settings.setValue("chart/symbol", self.chart.symbol)
         self._settings.setValue("chart/timeframe", self.chart.timeframe)
+        self._settings.setValue("chart/indicators", dump_specs(self.chart.indicators.specs))
         self._settings.sync()
 
     def reset_layout(self) -> None:
@@ -388,6 +395,9 @@ class MainWindow(QMainWindow):
             lambda: self._step_timeframe(1))
         add(ActionSpec("chart_prev_tf", "Previous timeframe", "&Chart", "["),
             lambda: self._step_timeframe(-1))
+        add(ActionSpec("chart_indicators", "&Indicators…", "&Chart", "Ctrl+I",
+                       "SMA, EMA, VWAP and Bollinger bands on the price pane"),
+            self.open_indicators)
         self._register_trade_actions()
         self._register_signal_actions()
         self.strategies_panel.register_actions(self.actions)
@@ -475,6 +485,12 @@ class MainWindow(QMainWindow):
                 menu.addMenu(self.layouts_menu)
         for action in self.actions.all():
             self.addAction(action)  # hotkeys work even while the menu bar is hidden
+
+    def open_indicators(self) -> IndicatorsDialog:
+        dialog = IndicatorsDialog(self.chart.indicators, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self.actions.menus(), self)

@@ -159,6 +159,12 @@ class _Aggregator:
     def partial(self) -> Bar | None:
         return self._snapshot(self._end) if self._active else None
 
+    def enter_session(self, ts: int) -> bool:
+        return self._enter_session(ts)
+
+    def already_in_session(self) -> None:
+        self._bars_in_session = max(self._bars_in_session, 1)
+
     def continue_bar(self, bar: Bar) -> None:
         """Carry on ``bar``, formed from history up to now, with the ticks that follow (the
         history's forming 1h or daily bar and the live one are the same bar)."""
@@ -304,6 +310,13 @@ class BarEngine:
         aggregator = self._aggregators.get((bar.symbol, bar.timeframe))
         if isinstance(aggregator, TimeBarAggregator):
             aggregator.continue_bar(bar)
+
+    def resume_session(self, symbol: str, ts: int) -> None:
+        """The session holding ``ts`` already has bars (from history): the next bar of each
+        series is not its first (no SESSION_FIRST flag, a session VWAP does not restart)."""
+        for aggregator in self._by_symbol.get(symbol, []):
+            if not aggregator.partial() and aggregator.enter_session(ts):
+                aggregator.already_in_session()
 
     def history(self, symbol: str, timeframe: str) -> list[Bar]:
         return list(self._history.get((symbol, timeframe), ()))

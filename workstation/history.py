@@ -131,6 +131,10 @@ def with_history(store: Store, builder: SimFeedBuilder, account: str, bars: BarE
     store.write([], rows)
     for bar in forming:
         bars.continue_bar(bar)
+    for instrument, _ in missing:  # a start inside a session continues its bars
+        live = get_schedule(instrument.schedule).session_at(start)
+        if live is not None and live.open_ns < start:
+            bars.resume_session(instrument.symbol, start)
     log.info("generated %d bars of history for %s", len(rows),
              ", ".join(inst.symbol for inst, _ in missing))
     return replace(builder, resume=SimResume(start, prices))

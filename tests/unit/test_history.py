@@ -166,3 +166,14 @@ def run_briefly(engine: Engine) -> None:
         await engine.stop()
 
     asyncio.run(run())
+
+
+def test_the_first_live_bar_inside_a_session_is_not_flagged_as_its_first(tmp_path):
+    engine = engine_on(tmp_path, seconds=120)  # NQ mid-session; AAPL opens at the start
+
+    run_briefly(engine)
+
+    nq = next(b for b in engine.bars.history("NQ", "1m") if b.ts == START)
+    aapl = next(b for b in engine.bars.history("AAPL", "1m") if b.ts == START)
+    assert not nq.flags & BarFlag.SESSION_FIRST  # 18:00 ET opened it, in the history
+    assert aapl.flags & BarFlag.SESSION_FIRST  # 09:30 ET is the equities' open

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.fmt import DISPLAY_ZONE
+from ui.panels.chart_indicators import ChartIndicators
 from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, PriceAxis, VolumeItem
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
@@ -168,6 +169,7 @@ class ChartPanel(QWidget):
         self.volume_plot.setXLink(self.price_plot)
         self.volume_plot.hideAxis("bottom")
         self.volume_plot.setMaximumHeight(140)
+        self.indicators = ChartIndicators(self.price_plot)
         self.candles = CandlestickItem()
         self.live_candle = CandlestickItem()
         self.volume = VolumeItem()
@@ -215,6 +217,7 @@ class ChartPanel(QWidget):
         self._bars = list(history)
         self._partial = partial
         self._rebuild_closed()
+        self.indicators.show_bars(self._bars)
         self._draw_partial()
         self.follow_button.setChecked(True)
         self._follow()
@@ -232,6 +235,7 @@ class ChartPanel(QWidget):
         if self._partial is not None and self._partial.ts <= mine[-1].ts:
             self._partial = None
         self._append_closed(mine)
+        self.indicators.add_bars(mine)
         self._draw_partial()
         if self.follow_button.isChecked():
             self._follow()
