@@ -29,11 +29,13 @@ from PySide6.QtWidgets import (
 from ui.actions import ActionRegistry, ActionSpec
 from ui.alerts import Alerts
 from ui.bridge import EngineBridge
+from ui.chart_alerts import ChartAlerts
 from ui.chart_trading import ChartTrading
 from ui.dialogs.accounts import AccountsDialog
 from ui.dialogs.indicators import IndicatorsDialog
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
+from ui.dialogs.price_alerts import PriceAlertsDialog
 from ui.dialogs.risk_settings import RiskSettingsDialog
 from ui.dialogs.shortcuts import ShortcutsDialog
 from ui.layouts import LayoutMenu, LayoutStore
@@ -185,6 +187,9 @@ class MainWindow(QMainWindow):
         self.signals_panel = SignalsPanel(engine, price)
         self.chart_trading = ChartTrading(engine, self.chart, self.notify, self.next_client_id,
                                           lambda: bridge.uncommitted_fills <= 0)
+        self.price_alerts = ChartAlerts(self.chart, self._settings, instruments,
+                                        lambda s: engine.market.get(s).last, self.alerts,
+                                        self.notify)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.risk_dialog: RiskSettingsDialog | None = None
@@ -240,7 +245,7 @@ class MainWindow(QMainWindow):
         self._history_shown = False
         specs, problems = load_specs(str(self._settings.value("chart/indicators", "")))
         self.chart.indicators.set_specs(specs)
-        for problem in problems:
+        for problem in [*problems, *self.price_alerts.problems]:
             log.warning("%s", problem)
 
     # -- docks and layout ---------------------------------------------------------------
@@ -398,6 +403,9 @@ class MainWindow(QMainWindow):
         add(ActionSpec("chart_indicators", "&Indicators…", "&Chart", "Ctrl+I",
                        "SMA, EMA, VWAP and Bollinger bands on the price pane"),
             self.open_indicators)
+        add(ActionSpec("price_alerts", "Price &alerts…", "&Chart",
+                       tip="Alerts set on the chart (right-click a price to set one)"),
+            self.open_price_alerts)
         self._register_trade_actions()
         self._register_signal_actions()
         self.strategies_panel.register_actions(self.actions)
@@ -488,6 +496,12 @@ class MainWindow(QMainWindow):
 
     def open_indicators(self) -> IndicatorsDialog:
         dialog = IndicatorsDialog(self.chart.indicators, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_price_alerts(self) -> PriceAlertsDialog:
+        dialog = PriceAlertsDialog(self.price_alerts, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -817,6 +831,7 @@ class MainWindow(QMainWindow):
         self.trades.refresh()
         self.account.refresh()
         self.chart_trading.refresh()
+        self.price_alerts.check()
         self._refresh_risk()
         if self.ticket is not None and self.ticket.isVisible():
             self.ticket.update_preview()

@@ -471,7 +471,7 @@ def test_a_right_click_on_a_chart_bar_opens_a_new_signal_there(workstation, qtbo
     qtbot.waitUntil(lambda: bool(shown))
     # orders at the clicked price (above the 20,995 last), then the signal
     assert shown == [["Sell limit 1 @ 20,998.00", "Buy stop 1 @ 20,998.00", "",
-                      "New signal at this bar…"]]
+                      "Alert at 20,998.00", "", "New signal at this bar…"]]
     dialog = window.signals_panel.dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.symbol.currentText() == "NQ"
