@@ -121,7 +121,7 @@ class ChartIndicators:
         self._series = [Series(spec) for spec in self.specs]
         self._items = []
         for series in self._series:
-            pen = pg.mkPen(QColor(series.spec.color), width=1.5)
+            pen = pg.mkPen(QColor(series.spec.color), width=1)  # cosmetic: cheap to draw
             items = []
             for name in series.names():
                 item = pg.PlotDataItem(pen=pen, connect="finite")

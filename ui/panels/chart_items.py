@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPicture
 from ui import theme
 
 BODY_WIDTH = 0.7
-CHUNK = 256  # bars per cached picture
+CHUNK = 128  # bars per cached picture
 
 
 class ChunkedBarsItem(pg.GraphicsObject):
