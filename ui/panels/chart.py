@@ -35,6 +35,7 @@ from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
 VISIBLE_BARS = 90
 CROSS_LABEL_AT = 0.985  # across the plot, where the crosshair's price label ends
+LABEL_ROOM_PX = 22  # kept above the highest price in view and below the lowest
 _LABEL_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 500, 1000, 2000)
 
 
@@ -362,6 +363,9 @@ class ChartPanel(QWidget):
         near = [p for p in self.fit_levels if low - span <= p <= high + span]
         low, high = min([low, *near]), max([high, *near])
         pad = max((high - low) * 0.08, 10 ** -self._decimals * 4)
+        room = self.price_plot.getViewBox().height() - 2 * LABEL_ROOM_PX
+        if room > 0:  # a line's label above it stays in view at the top
+            pad = max(pad, (high - low) / room * LABEL_ROOM_PX)
         self.price_plot.setYRange(low - pad, high + pad, padding=0)
         self.volume_plot.setYRange(0, max(b[2] for b in bounds) * 1.15 or 1, padding=0)
 
