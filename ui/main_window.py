@@ -387,10 +387,11 @@ class MainWindow(QMainWindow):
         add = self.actions.add
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         for key, (dock_id, title) in enumerate(PANELS, start=1):
+            keys = f"Alt+{key % 10}" if key <= 10 else ""  # the tenth is Alt+0, then none
             toggle = self.docks[dock_id].toggleViewAction()
-            toggle.setText(f"{title}\tAlt+{key % 10}")  # the Go action's keys, shown here
+            toggle.setText(f"{title}\t{keys}" if keys else title)  # the Go action's keys
             self.actions.add_existing("&View", toggle)
-            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", f"Alt+{key % 10}"),
+            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", keys),
                 lambda _=False, d=dock_id: self.focus_dock(d))
         add(ActionSpec("reset_layout", "&Reset layout", "&View", "Ctrl+Shift+R",
                        "Put every panel back where it starts"), self.reset_layout)
