@@ -98,7 +98,7 @@ class ChartTrading:
         levels = [d.line.value() for d in self.overlay.lines.values()]
         if self.overlay.position_line.isVisible():
             levels.append(self.overlay.position_line.value())
-        self.chart.fit_levels = levels
+        self.chart.set_fit_levels(levels)
 
     # -- the context menu ----------------------------------------------------------------
     def add_menu_actions(self, menu: QMenu, price: float, reach: float) -> None:

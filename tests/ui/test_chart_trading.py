@@ -256,3 +256,26 @@ def test_an_open_signal_is_marked_on_its_bars_with_its_setup_levels(workstation,
     levels = [setup.entry, setup.stop, *setup.targets]
     assert list(ys) == [level for level in levels for _ in range(2)]
     assert list(xs) == [3.0, 11.0] * len(levels)  # from the confirming bar, 8 bars on
+
+
+def test_an_order_line_at_the_top_of_the_range_keeps_its_label_in_view(workstation, qtbot):
+    window = workstation()
+    window.resize(1350, 720)  # a laptop's window: a price pane under 200 px high
+    window.reset_layout()
+    open_market(window)
+    chart = chart_on(window)
+    assert chart.price_plot.getViewBox().height() < 200
+    ts = window.engine.clock.now_ns()
+    chart.show_series("NQ", "1m", [Bar("NQ", "1m", ts - 60_000_000_000, ts, 20_990.0,
+                                       21_001.0, 20_985.0, 21_000.0, 10, 5)], None)
+    assert chart.follow_button.isChecked()
+    window.chart_trading.place(OrderSide.SELL, OrderType.LIMIT, 21_010.00)  # over the bars
+    overlay = window.chart_trading.overlay
+    qtbot.waitUntil(lambda: len(overlay.lines) == 1)  # the prices fitted again, with it
+    QApplication.processEvents()
+
+    (drawn,) = overlay.lines.values()
+    view = chart.price_plot.getViewBox()
+    low, high = view.viewRange()[1]
+    assert low < 20_985.0 and high > 21_010.0
+    assert view.sceneBoundingRect().contains(drawn.line.label.sceneBoundingRect())

@@ -415,6 +415,13 @@ class ChartPanel(QWidget):
             index += 1  # in the bar forming now
         return float(index)
 
+    def set_fit_levels(self, levels: list[float]) -> None:
+        """Prices kept in view with the bars when near them; fitted now when following."""
+        if levels != self.fit_levels:
+            self.fit_levels = levels
+            if self.follow_button.isChecked():
+                self._fit_y()
+
     @property
     def decimals(self) -> int:
         return self._decimals
