@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.accounts import DEFAULT_ACCOUNT, AccountLock
-from workstation.bars import HISTORY_BARS, BarEngine
+from workstation.bars import BarEngine
 from workstation.brokers.paper import PaperBroker
 from workstation.bus import EventBus
 from workstation.clock import SimClock
@@ -21,7 +21,7 @@ from workstation.config import DATABASE_FILE, ConfigError, Settings, SimParams
 from workstation.demo import DemoStrategy
 from workstation.feeds.base import Backpressure, DataFeed
 from workstation.feeds.sim import SimFeed, default_start_ns
-from workstation.history import with_history
+from workstation.history import load_limit, with_history
 from workstation.market import MarketState
 from workstation.metrics import LoopLagMonitor
 from workstation.model import NS_PER_SECOND, Bar, Instrument, Signal, ns_to_datetime
@@ -424,7 +424,7 @@ class Engine:
         bars: list[Bar] = []
         for symbol in self.instruments:
             for timeframe in self.timeframes:
-                bars.extend(self.store.load_bars(symbol, timeframe, limit=HISTORY_BARS))
+                bars.extend(self.store.load_bars(symbol, timeframe, limit=load_limit(timeframe)))
         if bars:
             log.info("loaded %d stored bars for the charts", len(bars))
         return bars

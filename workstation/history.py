@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from workstation.backtest.data import BarData, resample, sessions_between, sim_bars
-from workstation.bars import Timeframe
+from workstation.bars import HISTORY_BARS, Timeframe
 from workstation.config import SimParams
 from workstation.feeds.sim import default_start_ns
 from workstation.model import NS_PER_SECOND, Bar, Instrument
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 5  # whole trading sessions before the live one
+SHORT_BARS = 2_000  # stored bars loaded of a series shorter than a minute (tick bars too)
 _LOOKBACK_DAYS = 21  # calendar days searched for them (weekends, holidays)
 _COLUMNS = ("ts", "end", "open", "high", "low", "close", "volume", "trades", "flags")
 
@@ -51,6 +52,16 @@ class History:
     closed: list[Bar]  # every timeframe, each bar wholly before the start
     forming: list[Bar]  # per timeframe, the bar the start cuts through (if any)
     last_close: float
+
+
+def load_limit(timeframe: str) -> int:
+    """How many stored bars of a series a start loads: a week of minutes and longer bars,
+    a few hours of seconds bars (they pile up fastest and no history makes them)."""
+    frame = Timeframe.parse(timeframe)
+    if frame.kind in ("tick", "volume") or (frame.kind == "time"
+                                             and frame.interval_ns < 60 * NS_PER_SECOND):
+        return SHORT_BARS
+    return HISTORY_BARS
 
 
 def history_timeframes(timeframes: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.unit.strategy_desk import instance, write_plugin
 from workstation.config import DATABASE_FILE, Settings
 from workstation.engine import Engine, RunOptions, sim_feed_builder
-from workstation.history import history_timeframes, sim_history
+from workstation.history import history_timeframes, load_limit, sim_history
 from workstation.model import NS_PER_SECOND, BarFlag, datetime_to_ns, ns_to_datetime
 from workstation.sessions import NEW_YORK
 
@@ -177,3 +177,8 @@ def test_the_first_live_bar_inside_a_session_is_not_flagged_as_its_first(tmp_pat
     aapl = next(b for b in engine.bars.history("AAPL", "1m") if b.ts == START)
     assert not nq.flags & BarFlag.SESSION_FIRST  # 18:00 ET opened it, in the history
     assert aapl.flags & BarFlag.SESSION_FIRST  # 09:30 ET is the equities' open
+
+
+def test_a_start_loads_a_week_of_minute_and_longer_bars_and_hours_of_seconds_bars():
+    assert [load_limit(tf) for tf in ("1m", "5m", "1h", "1d")] == [10_000] * 4
+    assert [load_limit(tf) for tf in ("5s", "30s", "500t", "1000v")] == [2_000] * 4
