@@ -30,23 +30,30 @@ from PySide6.QtWidgets import (
 from ui.actions import ActionRegistry, ActionSpec
 from ui.alerts import Alerts
 from ui.bridge import EngineBridge
+from ui.chart_alerts import ChartAlerts
+from ui.chart_trading import ChartTrading
 from ui.dialogs.accounts import AccountsDialog
+from ui.dialogs.indicators import IndicatorsDialog
 from ui.dialogs.kill_switch import ResetKillSwitchDialog
 from ui.dialogs.order_ticket import OrderTicketDialog
+from ui.dialogs.price_alerts import PriceAlertsDialog
 from ui.dialogs.risk_settings import RiskSettingsDialog
+from ui.dialogs.shortcuts import ShortcutsDialog
+from ui.layouts import LayoutMenu, LayoutStore
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
+from ui.panels.chart_indicators import dump_specs, load_specs
 from ui.panels.lazy import LazyPanel
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
 from ui.panels.risk import RiskIndicator, RiskPanel, worst
 from ui.panels.signals import SignalsPanel
 from ui.panels.strategies import StrategiesPanel
-from ui.panels.tables import price_sample
+from ui.panels.tables import ROW_HEIGHT, price_sample
 from ui.panels.trades import TradesPanel
 from ui.panels.watchlist import WatchlistPanel
-from ui.startup import DEFAULT_SIZE, FRAME, LAYOUT_FILE
+from ui.startup import FRAME, LAYOUT_FILE
 from ui.theme import DOWN, MUTED, NEUTRAL, UP, WARN
 from ui.ticket import Distance, TicketForm, build_intent, price_ticket
 from workstation.accounts import account_in_use
@@ -67,13 +74,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# 2: trades, orders, account; 3: risk; 4: strategies; 5: signals; 6: backtest (older ones are
-# ignored)
-LAYOUT_VERSION = 6
+# 2: trades, orders, account; 3: risk; 4: strategies; 5: signals; 6: backtest; 7: the
+# chart-first layout (older ones are ignored)
+LAYOUT_VERSION = 7
 NOTICE_MS = 8_000
-COMPACT_HEIGHT = 780  # below this the Signals dock is a tab beside Trades
-# View menu order and Alt+N (the tenth is Alt+0, later ones have none): panels keep the
-# numbers they had
+TABLES_SHARE = 0.36  # of the window's height for the trades and orders, at least
+REVIEW_TABLES_SHARE = 0.55  # the same in the Review layout
+# View menu order and Alt+N (the tenth is Alt+0): panels keep the numbers they had
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
           ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
           ("risk", "Risk"), ("strategies", "Strategies"), ("signals", "Signals"),
@@ -127,8 +134,9 @@ def scrolling(panel: QWidget) -> QScrollArea:
 
 
 def first_size(available: QRect) -> QSize:
-    """The default window size, shrunk to what the screen can show with its frame."""
-    return DEFAULT_SIZE.boundedTo(available.size() - FRAME)
+    """The first window fills what the screen can show with its frame: the chart is where
+    a trader works, and it gets the room."""
+    return available.size() - FRAME
 
 
 def fit_on(frame: QRect, available: QRect, size: QSize) -> QRect:
@@ -193,6 +201,11 @@ class MainWindow(QMainWindow):
                                                 home / "plugins")
         self.signals_panel = SignalsPanel(engine, price)
         self.backtest = LazyPanel("backtestHolder", self._make_backtest_panel)
+        self.chart_trading = ChartTrading(engine, self.chart, self.notify, self.next_client_id,
+                                          lambda: bridge.uncommitted_fills <= 0)
+        self.price_alerts = ChartAlerts(self.chart, self._settings, instruments,
+                                        lambda s: engine.market.get(s).last, self.alerts,
+                                        self.notify)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.risk_dialog: RiskSettingsDialog | None = None
@@ -216,6 +229,10 @@ class MainWindow(QMainWindow):
         self.resize(size or first_size(self._available()))
         self._default_layout()
         self.actions = ActionRegistry(self)
+        self.layouts_menu = LayoutMenu(
+            LayoutStore(self._settings, LAYOUT_VERSION),
+            {"Trading": self.reset_layout, "Review": self.review_layout},
+            lambda: self.saveState(LAYOUT_VERSION), self.restore_named, self.notify, self)
         self._register_actions()
         self._build_menus()
         self._build_status_bar()
@@ -243,6 +260,11 @@ class MainWindow(QMainWindow):
         if timeframe not in engine.timeframes:
             timeframe = engine.timeframes[0]
         self.show_series(symbol, timeframe)
+        self._history_shown = False
+        specs, problems = load_specs(str(self._settings.value("chart/indicators", "")))
+        self.chart.indicators.set_specs(specs)
+        for problem in [*problems, *self.price_alerts.problems]:
+            log.warning("%s", problem)
 
     # -- docks and layout ---------------------------------------------------------------
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
@@ -255,29 +277,26 @@ class MainWindow(QMainWindow):
         return dock
 
     def _default_layout(self) -> None:
-        """Watchlist and account (tabbed with risk) on the left, the chart in the middle
-        with the selected trade's excursion beside it; below, across the window, the signals
-        (every column and the mini chart fit), then trades and orders (tabbed with the
-        log). On a short screen (a 1366 x 768 laptop) the signals are a tab beside the
-        trades instead, so every table keeps rows to show."""
+        """The chart takes most of the window: the watchlist over the account in a column on
+        the left, the chart beside them, and below across the window the trades (tabbed
+        with strategies and signals) and the orders (tabbed with the selected trade's
+        excursion, risk and the log). Every table keeps rows to show on a 1366 x 768
+        laptop."""
         left, right, bottom = (Qt.DockWidgetArea.LeftDockWidgetArea,
                                Qt.DockWidgetArea.RightDockWidgetArea,
                                Qt.DockWidgetArea.BottomDockWidgetArea)
         docks = self.docks
         self.addDockWidget(left, docks["watchlist"])
         self.addDockWidget(right, docks["chart"])
-        compact = self.height() < COMPACT_HEIGHT
-        if not compact:
-            self.addDockWidget(bottom, docks["signals"])
         self.addDockWidget(bottom, docks["trades"], Qt.Orientation.Vertical)
         self.splitDockWidget(docks["watchlist"], docks["account"], Qt.Orientation.Vertical)
-        self.splitDockWidget(docks["chart"], docks["excursion"], Qt.Orientation.Horizontal)
         self.splitDockWidget(docks["trades"], docks["orders"], Qt.Orientation.Horizontal)
         self.tabifyDockWidget(docks["orders"], docks["log"])
-        self.tabifyDockWidget(docks["account"], docks["risk"])
+        self.tabifyDockWidget(docks["orders"], docks["excursion"])
+        self.tabifyDockWidget(docks["excursion"], docks["risk"])
+        self.tabifyDockWidget(docks["risk"], docks["log"])
         self.tabifyDockWidget(docks["trades"], docks["strategies"])
-        if compact:
-            self.tabifyDockWidget(docks["strategies"], docks["signals"])
+        self.tabifyDockWidget(docks["strategies"], docks["signals"])
         self.tabifyDockWidget(docks["strategies"], docks["backtest"])
         for dock in docks.values():
             dock.setFloating(False)
@@ -288,26 +307,27 @@ class MainWindow(QMainWindow):
         self._default_sizes()
 
     def _default_sizes(self) -> None:
-        """Dock sizes for the default 1440 x 860, fitted to the window's size."""
+        """Dock sizes fitted to the window: the chart gets what the tables do not need."""
         docks = self.docks
         width, height = self.width(), self.height()
-        watch = min(self.watchlist.preferred_width(), 700, round(width * 0.36))
-        excursion = round(290 * min(1.0, width / DEFAULT_SIZE.width()))
-        self.resizeDocks([docks["watchlist"], docks["chart"], docks["excursion"]],
-                         [watch, width - watch - excursion, excursion], Qt.Orientation.Horizontal)
-        trades = min(self.trades.preferred_width(), 1000, round(width * 0.66))
+        watch = min(self.watchlist.preferred_width(), 700, round(width * 0.3))
+        self.resizeDocks([docks["watchlist"], docks["chart"]], [watch, width - watch],
+                         Qt.Orientation.Horizontal)
+        orders = max(docks[d].minimumSizeHint().width()
+                     for d in ("orders", "excursion", "risk", "log"))
+        trades = min(self.trades.preferred_width(), 1000, width - orders)
         self.resizeDocks([docks["trades"], docks["orders"]], [trades, width - trades],
                          Qt.Orientation.Horizontal)
-        if height < COMPACT_HEIGHT:  # the signals are a tab beside the trades
-            chart = max(height - 330, 300)
-            self.resizeDocks([docks["chart"], docks["trades"]], [chart, height - chart - 60],
-                             Qt.Orientation.Vertical)
-        else:
-            chart = 400  # room for the Risk dock's switch, figures and a few rules
-            self.resizeDocks([docks["chart"], docks["signals"], docks["trades"]],
-                             [chart, 170, 215], Qt.Orientation.Vertical)
+        tables = max(round(height * TABLES_SHARE),
+                     *(docks[d].minimumSizeHint().height() for d in ("trades", "orders", "risk")))
+        chart = height - tables
+        self.resizeDocks([docks["chart"], docks["trades"]], [chart, tables],
+                         Qt.Orientation.Vertical)
+        rows = self.watchlist_model.rowCount() + 1
+        watchlist = max(docks["watchlist"].minimumSizeHint().height(),
+                        min(round(chart * 0.45), 60 + rows * ROW_HEIGHT))
         self.resizeDocks([docks["watchlist"], docks["account"]],
-                         [170, chart - 170], Qt.Orientation.Vertical)
+                         [watchlist, chart - watchlist], Qt.Orientation.Vertical)
 
     def _available(self) -> QRect:
         """The usable area (without panels and docks of the desktop) of this window's screen."""
@@ -345,14 +365,41 @@ class MainWindow(QMainWindow):
         self._settings.setValue("watchlist/symbols", self.watchlist_model.symbols())
         self._settings.setValue("chart/symbol", self.chart.symbol)
         self._settings.setValue("chart/timeframe", self.chart.timeframe)
+        self._settings.setValue("chart/indicators", dump_specs(self.chart.indicators.specs))
         self._settings.sync()
 
     def reset_layout(self) -> None:
+        """The default layout ("Trading"), sized for the window as it is now."""
         for dock in self.docks.values():
             dock.setFloating(False)
         self.restoreState(self._default_state, LAYOUT_VERSION)
         for dock in self.docks.values():
             dock.show()
+        self._default_sizes()
+
+    def review_layout(self) -> None:
+        """The built-in "Review" layout: the default with the trades, their excursion and
+        the tables given more than half the height."""
+        self.reset_layout()
+        self.docks["trades"].raise_()
+        self.docks["excursion"].raise_()
+        QTimer.singleShot(0, self._review_sizes)  # once the restored arrangement is laid out
+
+    def _review_sizes(self) -> None:
+        docks = self.docks
+        total = docks["chart"].height() + docks["trades"].height()
+        tables = round(total * REVIEW_TABLES_SHARE)
+        watchlist = docks["watchlist"].height()
+        # the left column shrinks with the chart, or it holds the tables down
+        self.resizeDocks([docks["chart"], docks["account"], docks["trades"]],
+                         [total - tables, total - tables - watchlist, tables],
+                         Qt.Orientation.Vertical)
+
+    def restore_named(self, state: QByteArray) -> bool:
+        """A saved layout's arrangement (False: saved by an older layout version)."""
+        for dock in self.docks.values():
+            dock.setFloating(False)
+        return self.restoreState(state, LAYOUT_VERSION)
 
     # -- actions ----------------------------------------------------------------------
     def _register_actions(self) -> None:
@@ -366,9 +413,11 @@ class MainWindow(QMainWindow):
                 self.acknowledge_safe_mode)
         add(ActionSpec("quit", "&Quit", "&File", "Ctrl+Q"), self.close)
         for key, (dock_id, title) in enumerate(PANELS, start=1):
-            self.actions.add_existing("&View", self.docks[dock_id].toggleViewAction())
-            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go",
-                           f"Alt+{key % 10}" if key <= 10 else ""),
+            keys = f"Alt+{key % 10}" if key <= 10 else ""  # the tenth is Alt+0, then none
+            toggle = self.docks[dock_id].toggleViewAction()
+            toggle.setText(f"{title}\t{keys}" if keys else title)  # the Go action's keys
+            self.actions.add_existing("&View", toggle)
+            add(ActionSpec(f"focus_{dock_id}", f"Go to {title}", "&Go", keys),
                 lambda _=False, d=dock_id: self.focus_dock(d))
         add(ActionSpec("reset_layout", "&Reset layout", "&View", "Ctrl+Shift+R",
                        "Put every panel back where it starts"), self.reset_layout)
@@ -378,6 +427,12 @@ class MainWindow(QMainWindow):
             lambda: self._step_timeframe(1))
         add(ActionSpec("chart_prev_tf", "Previous timeframe", "&Chart", "["),
             lambda: self._step_timeframe(-1))
+        add(ActionSpec("chart_indicators", "&Indicators…", "&Chart", "Ctrl+I",
+                       "SMA, EMA, VWAP and Bollinger bands on the price pane"),
+            self.open_indicators)
+        add(ActionSpec("price_alerts", "Price &alerts…", "&Chart",
+                       tip="Alerts set on the chart (right-click a price to set one)"),
+            self.open_price_alerts)
         self._register_trade_actions()
         self._register_signal_actions()
         add(ActionSpec("backtest_new", "&New backtest…", "&Backtest", "Ctrl+Shift+T",
@@ -386,6 +441,8 @@ class MainWindow(QMainWindow):
         self.strategies_panel.register_actions(self.actions)
         if isinstance(self.engine.feed, ReplayFeed):
             self._register_replay_actions(self.engine.feed)
+        add(ActionSpec("shortcuts", "&Keyboard shortcuts", "&Help", "F1",
+                       "Every action and its keys"), self.show_shortcuts)
         add(ActionSpec("about", "&About Bracket", "&Help"), self._about)
 
     def _register_trade_actions(self) -> None:
@@ -462,8 +519,28 @@ class MainWindow(QMainWindow):
                 menu.addSection("Panels")
             for action in actions:
                 menu.addAction(action)
+            if title == "&View":
+                menu.addMenu(self.layouts_menu)
         for action in self.actions.all():
             self.addAction(action)  # hotkeys work even while the menu bar is hidden
+
+    def open_indicators(self) -> IndicatorsDialog:
+        dialog = IndicatorsDialog(self.chart.indicators, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_price_alerts(self) -> PriceAlertsDialog:
+        dialog = PriceAlertsDialog(self.price_alerts, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.actions.menus(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def focus_dock(self, dock_id: str) -> None:
         dock = self.docks[dock_id]
@@ -684,6 +761,7 @@ class MainWindow(QMainWindow):
         self.orders.apply(events)
         self.risk_panel.apply(events)
         self.signals_panel.apply(events)
+        self.chart_trading.apply(events)
         for event in events:
             if isinstance(event, KillSwitchChanged) and event.active and event.automatic:
                 what = "KILL SWITCH ON" if event.scope == "all" else f"{event.scope} paused"
@@ -840,10 +918,15 @@ class MainWindow(QMainWindow):
         self.alerts.alert("Bracket: trading journal cannot be saved", text)
 
     def _on_frame(self) -> None:
+        if not self._history_shown:  # the engine is up: its stored bars are loaded now
+            self._history_shown = True
+            self.show_series(self.chart.symbol, self.chart.timeframe)
         self._show_store_health()
         self.watchlist_model.refresh()
         self.trades.refresh()
         self.account.refresh()
+        self.chart_trading.refresh()
+        self.price_alerts.check()
         self._refresh_risk()
         if self.ticket is not None and self.ticket.isVisible():
             self.ticket.update_preview()

@@ -75,7 +75,7 @@ class StartingWindow(QMainWindow):
             return
         size = DEFAULT_SIZE
         if not fixed and available is not None:
-            size = size.boundedTo(available.size() - FRAME)
+            size = available.size() - FRAME  # as the main window's first size
         self.resize(size)
         if available is not None:
             frame = QRect(0, 0, size.width(), size.height())

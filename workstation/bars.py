@@ -25,6 +25,7 @@ from workstation.sessions import Session, SessionSchedule, get_schedule
 log = logging.getLogger(__name__)
 
 PARTIAL_INTERVAL_NS = 200_000_000
+HISTORY_BARS = 10_000  # closed bars kept per series: a week of 1-minute bars of a 23 h market
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 0, "t": 1, "v": 1}
 _TIMEFRAME = re.compile(r"^(\d+)([smhdtv])$")
 
@@ -158,6 +159,22 @@ class _Aggregator:
     def partial(self) -> Bar | None:
         return self._snapshot(self._end) if self._active else None
 
+    def enter_session(self, ts: int) -> bool:
+        return self._enter_session(ts)
+
+    def already_in_session(self) -> None:
+        self._bars_in_session = max(self._bars_in_session, 1)
+
+    def continue_bar(self, bar: Bar) -> None:
+        """Carry on ``bar``, formed from history up to now, with the ticks that follow (the
+        history's forming 1h or daily bar and the live one are the same bar)."""
+        if self._active or not self._enter_session(bar.ts):
+            return
+        self._begin(bar.ts, bar.end, bar.open)
+        self._high, self._low, self._close = bar.high, bar.low, bar.close
+        self._volume, self._trades = bar.volume, bar.trades
+        self._bars_in_session = 0 if bar.flags & BarFlag.SESSION_FIRST else 1
+
 
 class TimeBarAggregator(_Aggregator):
     def on_tick(self, tick: Tick) -> None:
@@ -244,7 +261,7 @@ def make_aggregator(instrument: Instrument, timeframe: Timeframe, clock: Clock,
 class BarEngine:
     """Routes ticks to each symbol's aggregators and keeps recent closed bars."""
 
-    def __init__(self, bus: EventBus, clock: Clock, history: int = 2_000, *,
+    def __init__(self, bus: EventBus, clock: Clock, history: int = HISTORY_BARS, *,
                  from_ticks: bool = True) -> None:
         """``from_ticks`` False: the feed publishes closed bars itself (a bar backtest); this
         engine then only keeps their history."""
@@ -287,6 +304,19 @@ class BarEngine:
             history = self._history.get((bar.symbol, bar.timeframe))
             if history is not None:
                 history.append(bar)
+
+    def continue_bar(self, bar: Bar) -> None:
+        """Start the forming bar of ``bar``'s series from ``bar`` (see _Aggregator)."""
+        aggregator = self._aggregators.get((bar.symbol, bar.timeframe))
+        if isinstance(aggregator, TimeBarAggregator):
+            aggregator.continue_bar(bar)
+
+    def resume_session(self, symbol: str, ts: int) -> None:
+        """The session holding ``ts`` already has bars (from history): the next bar of each
+        series is not its first (no SESSION_FIRST flag, a session VWAP does not restart)."""
+        for aggregator in self._by_symbol.get(symbol, []):
+            if not aggregator.partial() and aggregator.enter_session(ts):
+                aggregator.already_in_session()
 
     def history(self, symbol: str, timeframe: str) -> list[Bar]:
         return list(self._history.get((symbol, timeframe), ()))

@@ -21,6 +21,7 @@ from workstation.config import DATABASE_FILE, ConfigError, Settings, SimParams
 from workstation.demo import DemoStrategy
 from workstation.feeds.base import Backpressure, DataFeed
 from workstation.feeds.sim import SimFeed, default_start_ns
+from workstation.history import load_limit, with_history
 from workstation.live import LiveMarket
 from workstation.market import MarketState
 from workstation.metrics import LoopLagMonitor
@@ -41,7 +42,7 @@ from workstation.store.journal import (
     restore,
 )
 from workstation.store.reserve import DiskReserve
-from workstation.store.sim_state import SimResume, load_sim_resume, save_sim_resume
+from workstation.store.sim_state import SimResume, save_sim_resume
 from workstation.store.writer import StoreWriter
 from workstation.strategies.context import Services
 from workstation.strategies.guard import Watchdog
@@ -152,7 +153,9 @@ class Engine:
                                       store_ticks=settings.store.store_ticks and not scratch,
                                       store_bars=not scratch, health=self.store_health)
             if isinstance(feed_builder, SimFeedBuilder) and not scratch:
-                feed_builder = feed_builder.resumed(load_sim_resume(self.store, account))
+                # the stored market continued; instruments new to it get days of history
+                feed_builder = with_history(self.store, feed_builder, account, self.bars,
+                                            self.timeframes)
         self._continues_market = isinstance(feed_builder, SimFeedBuilder) and not scratch
         self.feed = feed_builder(self.bus, self.clock, self._backpressure)
         for symbol, price in self.feed.reference_prices().items():
@@ -447,7 +450,7 @@ class Engine:
         bars: list[Bar] = []
         for symbol in self.instruments:
             for timeframe in self.timeframes:
-                bars.extend(self.store.load_bars(symbol, timeframe, limit=500))
+                bars.extend(self.store.load_bars(symbol, timeframe, limit=load_limit(timeframe)))
         if bars:
             log.info("loaded %d stored bars for the charts", len(bars))
         return bars

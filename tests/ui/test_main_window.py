@@ -139,12 +139,15 @@ def test_timeframe_hotkeys_switch_the_chart_series(workstation):
     assert window.chart.timeframe == "5s"
 
 
-def test_view_menu_toggles_every_dock_and_offers_reset(workstation):
+def test_view_menu_toggles_every_dock_shows_its_alt_key_and_offers_layouts(workstation):
     window = workstation()
     view = next(m for m in window.menuBar().actions() if m.text() == "&View").menu()
     texts = [a.text() for a in view.actions() if not a.isSeparator()]
-    assert texts == ["Watchlist", "Chart", "Log", "Trades", "Trade excursion", "Orders", "Account",
-                     "Risk", "Strategies", "Signals", "Backtest", "&Reset layout"]
+    assert texts == ["Watchlist\tAlt+1", "Chart\tAlt+2", "Log\tAlt+3", "Trades\tAlt+4",
+                     "Trade excursion\tAlt+5", "Orders\tAlt+6", "Account\tAlt+7",
+                     "Risk\tAlt+8", "Strategies\tAlt+9", "Signals\tAlt+0", "Backtest",
+                     "&Reset layout", "&Layouts"]
+    assert window.actions["focus_orders"].shortcut().toString() == "Alt+6"
     window.docks["log"].toggleViewAction().trigger()
     assert window.docks["log"].isHidden()
     assert window.actions["reset_layout"].shortcut().toString() == "Ctrl+Shift+R"

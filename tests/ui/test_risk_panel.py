@@ -315,23 +315,23 @@ def test_prop_firm_rules_show_their_units_and_the_trailing_threshold(workstation
     assert panel.note.isVisibleTo(panel)
 
 
-def test_the_risk_dock_is_in_the_view_menu_tabbed_with_account_and_restored_by_reset(
+def test_the_risk_dock_is_in_the_view_menu_tabbed_with_orders_and_restored_by_reset(
         workstation, qtbot):
     window = workstation()
     docks = window.docks
     assert docks["risk"].objectName() == "dock.risk"
     view = next(m for m in window.menuBar().actions() if m.text() == "&View").menu()
     toggles = {a.text(): a for a in view.actions() if not a.isSeparator()}
-    assert toggles["Risk"] is docks["risk"].toggleViewAction()
-    assert window.tabifiedDockWidgets(docks["account"]) == [docks["risk"]]
-    toggles["Risk"].trigger()
+    assert toggles["Risk\tAlt+8"] is docks["risk"].toggleViewAction()
+    assert docks["risk"] in window.tabifiedDockWidgets(docks["orders"])
+    toggles["Risk\tAlt+8"].trigger()
     assert docks["risk"].isHidden()
     qtbot.mouseClick(window.risk_indicator, LEFT)  # the indicator brings it back
     assert not docks["risk"].isHidden()
     docks["risk"].setFloating(True)
     window.actions["reset_layout"].trigger()
     assert not docks["risk"].isFloating() and not docks["risk"].isHidden()
-    assert window.tabifiedDockWidgets(docks["account"]) == [docks["risk"]]
+    assert docks["risk"] in window.tabifiedDockWidgets(docks["orders"])
     assert window.actions["focus_risk"].shortcut().toString() == "Alt+8"
     qtbot.waitUntil(lambda: window.risk_panel.empty_note.isVisibleTo(window.risk_panel))
     assert window.risk_panel.empty_note.text().startswith("No measured limits set")

@@ -469,7 +469,9 @@ def test_a_right_click_on_a_chart_bar_opens_a_new_signal_there(workstation, qtbo
     qtbot.mouseClick(chart.graphics.viewport(), Qt.MouseButton.RightButton,
                      pos=chart.graphics.mapFromScene(scene))
     qtbot.waitUntil(lambda: bool(shown))
-    assert shown == [["New signal at this bar…"]]
+    # orders at the clicked price (above the 20,995 last), then the signal
+    assert shown == [["Sell limit 1 @ 20,998.00", "Buy stop 1 @ 20,998.00", "",
+                      "Alert at 20,998.00", "", "New signal at this bar…"]]
     dialog = window.signals_panel.dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.symbol.currentText() == "NQ"
@@ -481,11 +483,11 @@ def test_a_right_click_on_a_chart_bar_opens_a_new_signal_there(workstation, qtbo
 
 
 # -- layout and restart ---------------------------------------------------------------------
-def test_the_signals_dock_is_shown_by_default_with_its_menu_and_go_to_key(workstation):
+def test_the_signals_dock_is_a_tab_beside_trades_with_its_menu_and_go_to_key(workstation):
     window = desk(workstation)
     dock = window.docks["signals"]
     assert dock.objectName() == "dock.signals" and dock.windowTitle() == "Signals"
-    assert dock.isVisible() and not dock.visibleRegion().isEmpty()
+    assert not dock.isHidden() and dock in window.tabifiedDockWidgets(window.docks["trades"])
     assert window.actions["focus_signals"].shortcut().toString() == "Alt+0"
     menu = next(m for m in window.menuBar().actions() if m.text() == "&Signals").menu()
     assert [a.text() for a in menu.actions()] == [
@@ -493,6 +495,7 @@ def test_the_signals_dock_is_shown_by_default_with_its_menu_and_go_to_key(workst
         "&New signal…"]
     window.actions["focus_signals"].trigger()
     assert window.focusWidget() is window.signals_panel.table
+    assert not dock.visibleRegion().isEmpty()  # brought to the front
 
 
 def test_a_restart_lists_the_signals_still_open(workstation, tmp_path, qtbot, run):

@@ -25,6 +25,13 @@ def test_the_starting_window_fits_a_small_screen(tmp_path, qtbot):
     assert window.size() == QSize(1350, 720)  # the screen less the room kept for a frame
 
 
+def test_the_starting_window_fills_a_desktop_screen_as_the_main_window_will(tmp_path, qtbot):
+    window = StartingWindow(tmp_path, QRect(0, 0, 1920, 1080), fixed=False)
+    qtbot.addWidget(window)
+
+    assert window.size() == QSize(1904, 1032)
+
+
 def test_the_starting_window_opens_where_the_main_window_was_left(tmp_path, qtbot):
     left = StartingWindow(tmp_path, None, fixed=True)
     qtbot.addWidget(left)

@@ -491,11 +491,12 @@ def test_trading_docks_are_in_the_view_menu_and_reset_layout_restores_them(works
     assert {docks[k].objectName() for k in ("trades", "excursion", "orders", "account")} == {
         "dock.trades", "dock.excursion", "dock.orders", "dock.account"}
     view = next(m for m in window.menuBar().actions() if m.text() == "&View").menu()
-    toggles = {a.text(): a for a in view.actions() if not a.isSeparator()}
+    toggles = {a.text().partition("\t")[0]: a for a in view.actions() if not a.isSeparator()}
     for title, key in (("Trades", "trades"), ("Trade excursion", "excursion"),
                        ("Orders", "orders"), ("Account", "account")):
         assert toggles[title] is docks[key].toggleViewAction()
-    assert window.tabifiedDockWidgets(docks["orders"]) == [docks["log"]]
+    tabbed = [docks["excursion"], docks["risk"], docks["log"]]
+    assert window.tabifiedDockWidgets(docks["orders"]) == tabbed
     toggles["Trades"].trigger()
     toggles["Account"].trigger()
     docks["orders"].setFloating(True)
@@ -505,7 +506,7 @@ def test_trading_docks_are_in_the_view_menu_and_reset_layout_restores_them(works
         assert not docks[key].isHidden() and not docks[key].isFloating()
     assert window.dockWidgetArea(docks["trades"]) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert window.dockWidgetArea(docks["account"]) == Qt.DockWidgetArea.LeftDockWidgetArea
-    assert window.tabifiedDockWidgets(docks["orders"]) == [docks["log"]]
+    assert window.tabifiedDockWidgets(docks["orders"]) == tabbed
 
 
 def test_reset_paper_account_clears_trades_orders_and_restores_the_cash(workstation, qtbot,

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ui import fmt, theme
 from ui.models.positions_model import PositionsModel
-from ui.panels.tables import fit_columns, make_table
+from ui.panels.tables import fit_columns, make_table, show_rows
 from ui.panels.widgets import figure
 from workstation.model import Instrument
 from workstation.portfolio import AccountView, PositionView
@@ -60,6 +60,7 @@ class AccountPanel(QWidget):
             grid.setColumnStretch(column, 1)
         self.positions_model = PositionsModel(instruments)
         self.positions_table = make_table(self.positions_model, "positionsTable", self)
+        show_rows(self.positions_table, 1)
         fit_columns(self.positions_table, ["BTC/USD", "-999", price_sample, price_sample,
                                            "+9,999.00", "+9,999.00", "999.00"],
                     mono=range(1, 7))

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen, QPicture
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,48 +29,14 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.fmt import DISPLAY_ZONE
+from ui.panels.chart_indicators import ChartIndicators
+from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, PriceAxis, VolumeItem
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
 VISIBLE_BARS = 90
+CROSS_LABEL_AT = 0.985  # across the plot, where the crosshair's price label ends
+LABEL_ROOM_PX = 22  # kept above the highest price in view and below the lowest
 _LABEL_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 500, 1000, 2000)
-_BODY_WIDTH = 0.7
-
-
-class CandlestickItem(pg.GraphicsObject):
-    """Candles for arrays of x/open/high/low/close, painted from a cached picture."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._picture = QPicture()
-        self._bounds = QRectF()
-
-    def set_data(self, x: np.ndarray, o: np.ndarray, h: np.ndarray, low: np.ndarray,
-                 c: np.ndarray) -> None:
-        picture = QPicture()
-        painter = QPainter(picture)
-        half = _BODY_WIDTH / 2
-        for color, mask in ((theme.UP, c >= o), (theme.DOWN, c < o)):
-            pen = QPen(color)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(color)
-            for xi, oi, hi, li, ci in zip(x[mask], o[mask], h[mask], low[mask], c[mask],
-                                          strict=True):
-                painter.drawLine(QPointF(xi, li), QPointF(xi, hi))
-                top, bottom = max(oi, ci), min(oi, ci)
-                painter.drawRect(QRectF(xi - half, bottom, _BODY_WIDTH, max(top - bottom, 1e-9)))
-        painter.end()
-        self.prepareGeometryChange()
-        self._picture = picture
-        self._bounds = (QRectF(float(x.min()) - 1, float(low.min()), float(x.max() - x.min()) + 2,
-                               float(h.max() - low.min())) if len(x) else QRectF())
-        self.update()
-
-    def paint(self, painter: QPainter, *_: object) -> None:
-        self._picture.play(painter)
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
 
 
 class TimeAxis(pg.AxisItem):
@@ -115,8 +80,14 @@ def _local(ts: int) -> datetime:
     return datetime.fromtimestamp(ts / NS_PER_SECOND, tz=UTC).astimezone(DISPLAY_ZONE)
 
 
+# adds actions to the context menu for a price (on the tick), give or take a tolerance
+MenuProvider = Callable[[QMenu, float, float], object]
+MENU_REACH_PX = 6  # a right click this near an order's line is on it
+
+
 class ChartPanel(QWidget):
     series_changed = Signal(str, str)  # symbol, timeframe
+    series_shown = Signal()  # another series, or bars added: overlays place themselves again
 
     def __init__(self, instruments: dict[str, Instrument], timeframes: list[str],
                  parent: QWidget | None = None) -> None:
@@ -131,6 +102,11 @@ class ChartPanel(QWidget):
         self._ts = np.zeros(0, dtype=np.int64)
         # set by the main window: "New signal at this bar…" in the context menu
         self.on_new_signal: Callable[[str, Bar], object] | None = None
+        # more of the context menu (orders and alerts at the clicked price)
+        self.menu_providers: list[MenuProvider] = []
+        self._opens = np.zeros(0, dtype=np.int64)  # each closed bar's open time
+        # prices kept in view with the bars when near them: the position, working orders
+        self.fit_levels: list[float] = []
 
         self.symbol_box = QComboBox(self)
         self.symbol_box.setObjectName("chartSymbol")
@@ -154,14 +130,17 @@ class ChartPanel(QWidget):
         bar.addWidget(self.symbol_box)
         bar.addWidget(self.timeframe_box)
         bar.addWidget(self.follow_button)
-        bar.addStretch(1)
-        # its own line, wrapping rather than clipping when the dock is narrow
+        # beside the selectors (the price pane keeps the height), wrapping between fields
+        # rather than clipping when the dock is narrow
         self.readout.setContentsMargins(6, 0, 4, 0)
         self.readout.setWordWrap(True)
+        bar.addWidget(self.readout, 1)
 
         self.axis = TimeAxis()
+        self.price_axis = PriceAxis()
         self.graphics = pg.GraphicsLayoutWidget(self)
-        self.price_plot = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": self.axis})
+        self.price_plot = self.graphics.addPlot(row=0, col=0, axisItems={
+            "bottom": self.axis, "right": self.price_axis})
         self.volume_plot = self.graphics.addPlot(row=1, col=0)
         self.graphics.ci.layout.setRowStretchFactor(0, 4)
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
@@ -171,7 +150,6 @@ class ChartPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(bar)
-        layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
 
         self.symbol_box.currentTextChanged.connect(self._on_box_changed)
@@ -192,26 +170,26 @@ class ChartPanel(QWidget):
         self.volume_plot.setXLink(self.price_plot)
         self.volume_plot.hideAxis("bottom")
         self.volume_plot.setMaximumHeight(140)
+        self.indicators = ChartIndicators(self.price_plot)
         self.candles = CandlestickItem()
         self.live_candle = CandlestickItem()
-        self.volume = pg.BarGraphItem(x=[], height=[], width=_BODY_WIDTH, brush=theme.MUTED)
-        self.live_volume = pg.BarGraphItem(x=[], height=[], width=_BODY_WIDTH, brush=theme.ACCENT)
+        self.volume = VolumeItem()
+        self.live_volume = pg.BarGraphItem(x=[], height=[], width=BODY_WIDTH, brush=theme.ACCENT)
         self.price_plot.addItem(self.candles)
         self.price_plot.addItem(self.live_candle)
         self.volume_plot.addItem(self.volume)
         self.volume_plot.addItem(self.live_volume)
+        # the last price: a dotted line across, its price tagged on the axis
         self.last_line = pg.InfiniteLine(angle=0, movable=False,
-                                         pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DotLine),
-                                         label="", labelOpts={"position": 0.99,
-                                                              "anchors": [(1, 0.5), (1, 0.5)],
-                                                              "color": theme.NEUTRAL,
-                                                              "fill": theme.PANEL})
+                                         pen=pg.mkPen(theme.MUTED, style=Qt.PenStyle.DotLine))
         self.price_plot.addItem(self.last_line, ignoreBounds=True)
         crosshair_pen = pg.mkPen(theme.MUTED, style=Qt.PenStyle.DashLine)
         self.cross_v = pg.InfiniteLine(angle=90, movable=False, pen=crosshair_pen)
+        # the crosshair's price: inside the plot, right-aligned above the line at its end
         self.cross_h = pg.InfiniteLine(angle=0, movable=False, pen=crosshair_pen, label="",
-                                       labelOpts={"position": 0.03, "color": theme.NEUTRAL,
-                                                  "fill": theme.PANEL})
+                                       labelOpts={"position": CROSS_LABEL_AT,
+                                                  "anchors": [(1, 1), (1, 1)],
+                                                  "color": theme.NEUTRAL, "fill": theme.PANEL})
         for line in (self.cross_v, self.cross_h):
             line.setVisible(False)
             self.price_plot.addItem(line, ignoreBounds=True)
@@ -240,9 +218,11 @@ class ChartPanel(QWidget):
         self._bars = list(history)
         self._partial = partial
         self._rebuild_closed()
+        self.indicators.show_bars(self._bars)
         self._draw_partial()
         self.follow_button.setChecked(True)
         self._follow()
+        self.series_shown.emit()
 
     def add_closed(self, bars: list[Bar]) -> None:
         """Append this series' newly closed bars. Bars already shown are skipped: a
@@ -255,10 +235,12 @@ class ChartPanel(QWidget):
         self._bars.extend(mine)
         if self._partial is not None and self._partial.ts <= mine[-1].ts:
             self._partial = None
-        self._rebuild_closed()
+        self._append_closed(mine)
+        self.indicators.add_bars(mine)
         self._draw_partial()
         if self.follow_button.isChecked():
             self._follow()
+        self.series_shown.emit()
 
     def set_partial(self, event: PartialBar) -> None:
         bar = event.bar
@@ -277,21 +259,45 @@ class ChartPanel(QWidget):
     def partial(self) -> Bar | None:
         return self._partial
 
-    def _rebuild_closed(self) -> None:
-        bars = self._bars
-        x = np.arange(len(bars), dtype=float)
+    @staticmethod
+    def _columns(bars: list[Bar], first_x: int) -> dict[str, np.ndarray]:
         columns = np.array([(b.open, b.high, b.low, b.close, b.volume) for b in bars],
                            dtype=float).reshape(-1, 5)
-        self._arrays = {"x": x, "o": columns[:, 0], "h": columns[:, 1], "l": columns[:, 2],
-                        "c": columns[:, 3], "v": columns[:, 4]}
-        self._ts = np.array([b.ts for b in bars] + [self._partial.ts if self._partial else 0],
-                            dtype=np.int64)
-        a = self._arrays
+        return {"x": np.arange(first_x, first_x + len(bars), dtype=float),
+                "o": columns[:, 0], "h": columns[:, 1], "l": columns[:, 2],
+                "c": columns[:, 3], "v": columns[:, 4]}
+
+    def _rebuild_closed(self) -> None:
+        """Another series: every array and picture anew."""
+        self._opens = np.array([b.ts for b in self._bars], dtype=np.int64)
+        a = self._arrays = self._columns(self._bars, 0)
+        self._stamp_times()
         self.candles.set_data(a["x"], a["o"], a["h"], a["l"], a["c"])
-        self.volume.setOpts(x=a["x"], height=a["v"], width=_BODY_WIDTH,
-                            brushes=[theme.UP.darker(160) if c >= o else theme.DOWN.darker(160)
-                                     for o, c in zip(a["o"], a["c"], strict=True)])
+        self.volume.set_data(a["x"], a["o"], a["h"], a["l"], a["c"], a["v"])
+
+    def _append_closed(self, bars: list[Bar]) -> None:
+        """New closed bars: appended to the arrays; only the last chunk is drawn again."""
+        self._opens = np.concatenate((self._opens, np.array([b.ts for b in bars],
+                                                             dtype=np.int64)))
+        new = self._columns(bars, len(self._arrays["x"]))
+        self._arrays = {k: np.concatenate((self._arrays[k], new[k])) for k in new}
+        self._stamp_times(bars)
+        self.candles.append(new["x"], new["o"], new["h"], new["l"], new["c"])
+        self.volume.append(new["x"], new["o"], new["h"], new["l"], new["c"], new["v"])
+
+    def _stamp_times(self, added: list[Bar] | None = None) -> None:
+        """The axis's label times: all anew, or the ``added`` bars' after those known."""
+        stamp = self._stamp
+        known = self._ts[:-1] if added is not None else np.zeros(0, dtype=np.int64)
+        more = [stamp(b) for b in (added if added is not None else self._bars)]
+        tail = [stamp(self._partial) if self._partial else 0]
+        self._ts = np.concatenate((known, np.array(more + tail, dtype=np.int64)))
         self.axis.set_times(self._ts)
+
+    def _stamp(self, bar: Bar) -> int:
+        """The time a bar is labelled with: its open, but a daily bar's last moment (a CME
+        session opens at 18:00 ET the evening before the day it belongs to)."""
+        return bar.end - 1 if self.axis.daily else bar.ts
 
     def _draw_partial(self) -> None:
         bar = self._partial
@@ -303,16 +309,20 @@ class ChartPanel(QWidget):
             x = np.array([float(len(self._bars))])
             self.live_candle.set_data(x, np.array([bar.open]), np.array([bar.high]),
                                       np.array([bar.low]), np.array([bar.close]))
-            self.live_volume.setOpts(x=x, height=[bar.volume], width=_BODY_WIDTH)
+            self.live_volume.setOpts(x=x, height=[bar.volume], width=BODY_WIDTH)
             if len(self._ts) == len(self._bars) + 1:
-                self._ts[-1] = bar.ts
+                self._ts[-1] = self._stamp(bar)
             last = bar.close
         if last is not None:
             previous = self._bars[-1].close if self._bars and bar is not None else last
             color = theme.direction_color(last - previous)
             self.last_line.setPen(pg.mkPen(color, style=Qt.PenStyle.DotLine))
             self.last_line.setValue(last)
-            self.last_line.label.setFormat(f"{last:,.{self._decimals}f}")
+            self.price_axis.set_tag("last", last, f"{last:,.{self._decimals}f}",
+                                    theme.ON_BRIGHT, color if color != theme.NEUTRAL
+                                    else theme.MUTED)
+        else:
+            self.price_axis.clear_tag("last")
         self.last_line.setVisible(last is not None)
         if not self.cross_v.isVisible():
             self._show_newest()
@@ -349,7 +359,13 @@ class ChartPanel(QWidget):
             return
         low = min(b[0] for b in bounds)
         high = max(b[1] for b in bounds)
+        span = high - low
+        near = [p for p in self.fit_levels if low - span <= p <= high + span]
+        low, high = min([low, *near]), max([high, *near])
         pad = max((high - low) * 0.08, 10 ** -self._decimals * 4)
+        room = self.price_plot.getViewBox().height() - 2 * LABEL_ROOM_PX
+        if room > 0:  # a line's label above it stays in view at the top
+            pad = max(pad, (high - low) / room * LABEL_ROOM_PX)
         self.price_plot.setYRange(low - pad, high + pad, padding=0)
         self.volume_plot.setYRange(0, max(b[2] for b in bounds) * 1.15 or 1, padding=0)
 
@@ -362,11 +378,13 @@ class ChartPanel(QWidget):
             return
         point = self.price_plot.getViewBox().mapSceneToView(position)
         index = round(point.x())
-        self.cross_v.setPos(index)
-        self.cross_h.setPos(point.y())
-        self.cross_h.label.setFormat(f"{point.y():,.{self._decimals}f}")
+        price = self._instruments[self.symbol].round_price(point.y()) if self.symbol \
+            else point.y()
         for line in (self.cross_v, self.cross_h):
-            line.setVisible(True)
+            line.setVisible(True)  # first: a hidden line's label ignores a new text
+        self.cross_v.setPos(index)
+        self.cross_h.setPos(price)
+        self.cross_h.label.setFormat(f"{price:,.{self._decimals}f}")
         self._set_readout(self.describe(index))
 
     # -- context menu ------------------------------------------------------------------
@@ -378,8 +396,56 @@ class ChartPanel(QWidget):
         bars = self._bars + ([self._partial] if self._partial else [])
         return bars[index] if 0 <= index < len(bars) else None
 
+    def price_at(self, scene_pos: QPointF) -> float | None:
+        """The price under a point of the price plot, on the instrument's tick grid."""
+        if not self.symbol or not self.price_plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        y = self.price_plot.getViewBox().mapSceneToView(scene_pos).y()
+        return self._instruments[self.symbol].round_price(y)
+
+    def x_of_time(self, ts: int) -> float | None:
+        """The bar position of the bar holding time ``ts`` (the forming bar's after the
+        last closed one); None before the first bar."""
+        if self._partial is not None and ts >= self._partial.ts:
+            return float(len(self._bars))
+        if not len(self._opens) or ts < self._opens[0]:
+            return None
+        index = int(np.searchsorted(self._opens, ts, side="right")) - 1
+        if index == len(self._bars) - 1 and ts >= self._bars[-1].end:
+            index += 1  # in the bar forming now
+        return float(index)
+
+    def set_fit_levels(self, levels: list[float]) -> None:
+        """Prices kept in view with the bars when near them; fitted now when following."""
+        if levels != self.fit_levels:
+            self.fit_levels = levels
+            if self.follow_button.isChecked():
+                self._fit_y()
+
+    @property
+    def decimals(self) -> int:
+        return self._decimals
+
+    def tick_round(self, price: float) -> float:
+        """``price`` on the chart symbol's tick grid."""
+        return self._instruments[self.symbol].round_price(price) if self.symbol else price
+
+    @property
+    def last_price(self) -> float | None:
+        bar = self._partial or (self._bars[-1] if self._bars else None)
+        return bar.close if bar is not None else None
+
     def context_menu(self, scene_pos: QPointF) -> QMenu:
         menu = QMenu(self)
+        price = self.price_at(scene_pos)
+        if price is not None:
+            view = self.price_plot.getViewBox()
+            reach = abs(view.mapSceneToView(scene_pos + QPointF(0, MENU_REACH_PX)).y()
+                        - view.mapSceneToView(scene_pos).y())
+            for provider in self.menu_providers:
+                provider(menu, price, reach)
+            if self.menu_providers and not menu.isEmpty():
+                menu.addSeparator()
         bar = self.bar_at(scene_pos)
         action = menu.addAction("New signal at this bar…")
         action.setObjectName("chartNewSignal")
@@ -408,6 +474,7 @@ class ChartPanel(QWidget):
             return ""
         bar = bars[index]
         d = self._decimals
-        when = _local(bar.ts).strftime("%Y-%m-%d %H:%M:%S ET")
+        when = (f"{_local(self._stamp(bar)):%Y-%m-%d} session" if self.axis.daily
+                else _local(bar.ts).strftime("%Y-%m-%d %H:%M:%S ET"))
         return (f"{bar.symbol} {bar.timeframe}  {when}  O {bar.open:,.{d}f}  H {bar.high:,.{d}f}"
                 f"  L {bar.low:,.{d}f}  C {bar.close:,.{d}f}  V {bar.volume:,.0f}")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from ui.dialogs.modify_order import ModifyOrderDialog
 from ui.models.orders_model import SOURCE_SAMPLE, OrderHistoryModel, WorkingOrdersModel
-from ui.panels.tables import fit_columns, make_table
+from ui.panels.tables import fit_columns, make_table, show_rows
 from ui.panels.widgets import caption
 from workstation.brokers.base import BrokerError
 from workstation.model import Instrument
@@ -28,6 +28,7 @@ from workstation.risk.router import OrderRouter
 
 _CANCEL_KEYS = (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 _MODIFY_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+WORKING_ROWS = 3  # an entry and its stop and target, whatever the layout
 
 
 class OrdersPanel(QWidget):
@@ -45,6 +46,8 @@ class OrdersPanel(QWidget):
         self.working_table = make_table(self.working_model, "workingOrdersTable", self)
         self.history_table = make_table(self.history_model, "orderHistoryTable", self)
         self._size_columns()
+        show_rows(self.working_table, WORKING_ROWS)  # live bracket legs stay in sight
+        show_rows(self.history_table, 2)
         self.working_label = caption("Working orders", self)
         self.cancel_button = QPushButton("Cancel order", self)
         self.cancel_button.setObjectName("cancelOrder")

@@ -38,7 +38,7 @@ from ui.models.risk_model import (
     RiskHistoryModel,
     RiskRulesModel,
 )
-from ui.panels.tables import fit_columns, make_table
+from ui.panels.tables import fit_columns, make_table, show_rows
 from ui.panels.widgets import action_button, figure
 from workstation.model import NS_PER_SECOND
 from workstation.risk.kill_switch import KillSwitch
@@ -67,6 +67,7 @@ SUMMARY = (
 )
 COLUMNS = 3
 RULE_WIDTH = 190  # at most, for the rule's label
+RULE_ROWS = 4  # the rules table never shows fewer (the default limits are four)
 VALUE_FONT = QFont(theme.MONO)
 VALUE_FONT.setPointSize(10)
 STATE_FONT = QFont()
@@ -231,6 +232,7 @@ class RiskPanel(QWidget):
                                        "9,999.99"], mono={1, 2, 3, 4})
         header = self.rules_table.horizontalHeader()
         header.resizeSection(0, min(header.sectionSize(0), RULE_WIDTH))
+        show_rows(self.rules_table, RULE_ROWS)
         self.history_model = RiskHistoryModel(units, labels)
         self.history_table = make_table(self.history_model, "riskHistoryTable", self)
         # a long reason elides (its tooltip has it all); the columns can be dragged wider

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ui import theme
 from ui.models.signals_model import gate_color, gate_text
-from ui.panels.chart import CandlestickItem, TimeAxis
+from ui.panels.chart import TimeAxis
+from ui.panels.chart_items import CandlestickItem
 from workstation.model import Bar, Direction
 from workstation.signals.lifecycle import SignalRecord
 

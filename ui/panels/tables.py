@@ -57,6 +57,18 @@ def fit_columns(table: QTableView, samples: Sequence[str], mono: Container[int] 
     return total
 
 
+def show_rows(table: QTableView, rows: int) -> int:
+    """Keep ``table`` tall enough for its header, ``rows`` rows and a horizontal scrollbar,
+    so no layout can squeeze it to nothing; returns that minimum height."""
+    table.ensurePolished()
+    header = table.horizontalHeader().sizeHint().height()
+    rows_height = rows * table.verticalHeader().defaultSectionSize()
+    scrollbar = table.horizontalScrollBar().sizeHint().height()
+    height = header + rows_height + scrollbar + 2 * table.frameWidth()
+    table.setMinimumHeight(height)
+    return height
+
+
 def price_sample(instruments: dict[str, Instrument], reference: Callable[[str], float]) -> str:
     """The widest price any instrument is likely to show (5% above its reference)."""
     widest = "99,999.99"

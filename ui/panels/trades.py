@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from ui.models.orders_model import SOURCE_SAMPLE
 from ui.models.trades_model import TICKS_TO_STOP, ActiveTradesModel, RecentTradesModel
 from ui.panels.excursion import ExcursionChart
-from ui.panels.tables import fit_columns, make_table
+from ui.panels.tables import fit_columns, make_table, show_rows
 from ui.panels.widgets import action_button, caption
 from workstation.model import Instrument
 from workstation.trades import TradeChanged, TradeClosed
@@ -82,6 +82,8 @@ class TradesPanel(QWidget):
         self._syncing = False
         self._pinned = False  # the user picked the shown trade: new trades do not take over
         self._size_columns()
+        show_rows(self.active_table, 2)
+        show_rows(self.recent_table, 2)
 
         self.toolbar = QHBoxLayout()
         self.toolbar.setContentsMargins(4, 4, 4, 0)

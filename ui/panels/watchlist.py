@@ -26,6 +26,9 @@ from PySide6.QtWidgets import (
 
 from ui import theme
 from ui.models.watchlist_model import COLUMNS, WatchlistModel
+from ui.panels.tables import ROW_HEIGHT, show_rows
+
+WATCH_ROWS = 5  # symbols always in sight, whatever the layout
 
 Find = Callable[[str], Awaitable[str]]  # symbol -> "" once added to the market, else why not
 Search = Callable[[str], Awaitable[list[tuple[str, str]]]]  # text -> (symbol, name)
@@ -55,12 +58,13 @@ class WatchlistPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         for column, width in enumerate(self._column_widths()):
             header.resizeSection(column, width)
+        show_rows(self.table, WATCH_ROWS)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         remove = QAction("Remove symbol\tDel", self.table)
         remove.triggered.connect(self.remove_selected)
@@ -144,6 +148,8 @@ class WatchlistPanel(QWidget):
         """Wide enough for each instrument's prices 5% above their reference, so a
         column never elides (ResizeToContents does not follow live updates)."""
         metrics = QFontMetrics(theme.MONO)
+        self.table.ensurePolished()
+        plain = QFontMetrics(self.table.font())  # the symbol column is not monospace
         samples: list[list[str]] = [[] for _ in COLUMNS]
         for inst in self.model.instruments().values():
             price = max(self.model.reference(inst.symbol), 1.0) * 1.05
@@ -156,7 +162,8 @@ class WatchlistPanel(QWidget):
             samples[5] += ["+99.99%"]
             volume = 9_999_999 if inst.size_decimals == 0 else 9_999
             samples[6] += [f"{volume:,.{inst.size_decimals}f}"]
-        return [max(metrics.horizontalAdvance(s) for s in column) + 10 for column in samples]
+        return [max((plain if index == 0 else metrics).horizontalAdvance(s) for s in column) + 12
+                for index, column in enumerate(samples)]
 
     def preferred_width(self) -> int:
         return sum(self._column_widths()) + 24
