@@ -66,8 +66,10 @@ def test_a_backtest_on_a_live_sessions_ticks_makes_the_live_sessions_trades(tmp_
     trade = ("trade_id", "side", "qty", "entry", "exit", "entry_ts", "exit_ts", "realized_pnl")
     assert [[t[k] for k in trade] for t in backtest["trades"]] == \
         [[t[k] for k in trade] for t in live_report["trades"]]
-    # the live run's clock went on to its end and closed one more bar there, whose order
-    # is still working; the stored ticks end with the last trade, before that bar's close
-    *orders, last = live_report["orders"]
-    assert backtest["extra"]["orders"] == len(orders)
-    assert last["status"] == "accepted" and last["order_id"] == f"P{len(orders) + 1}"
+    # the live run's clock may go on past the last stored trade and close one more bar,
+    # whose order is then still working: the backtest, ending with the data, never makes it
+    extra = len(live_report["orders"]) - backtest["extra"]["orders"]
+    assert extra in (0, 1)
+    if extra:
+        last = live_report["orders"][-1]
+        assert last["status"] == "accepted" and last["filled_qty"] == 0
