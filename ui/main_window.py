@@ -189,6 +189,11 @@ class MainWindow(QMainWindow):
             self.watchlist.symbol_added.connect(self.chart.symbol_box.addItem)
             self.watchlist.problem.connect(lambda text: self.notify(text, True))
             self.watchlist.find_all([s for s in watch if s not in instruments])
+        if live is not None and hasattr(live, "release_symbol"):
+            # off the watchlist and not charted: the market may stop streaming it
+            self.watchlist.symbol_removed.connect(lambda symbol: None if (
+                symbol == self.chart.symbol) else self.watchlist.run(
+                    live.release_symbol(engine, symbol)))
         self.log_panel = LogPanel(engine.clock.now_ns)
         price = price_sample(instruments, lambda s: engine.market.get(s).reference)
         self.trades = TradesPanel(instruments, engine.clock.now_ns, price)

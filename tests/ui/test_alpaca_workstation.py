@@ -107,6 +107,25 @@ def test_any_alpaca_symbol_is_found_by_name_added_streamed_and_kept(
     qtbot.waitUntil(lambda: engine.market.get("NVDA").last == 181.5, timeout=10_000)
 
 
+def test_a_symbol_taken_off_the_watchlist_stops_streaming_unless_it_is_charted(
+        alpaca_window, qtbot, fake):
+    window = alpaca_window()
+    panel = window.watchlist
+    qtbot.waitUntil(lambda: {"AAPL", "MSFT"} <= fake.subscriptions(), timeout=10_000)
+    window.show_series("MSFT", "1m")
+    panel.symbol_removed.emit("MSFT")  # as if the charted MSFT had been removed: kept
+
+    row = window.watchlist_model.symbols().index("AAPL")
+    panel.table.setCurrentIndex(window.watchlist_model.index(row, 0))
+    with qtbot.waitSignal(panel.symbol_removed) as removed:
+        panel.remove_selected()  # the chart moves on to another row: AAPL is let go
+
+    qtbot.waitUntil(lambda: "AAPL" not in fake.subscriptions(), timeout=10_000)
+    assert removed.args == ["AAPL"] and "AAPL" not in window.watchlist_model.symbols()
+    assert window.chart.symbol != "AAPL"
+    assert "MSFT" in fake.subscriptions()
+
+
 def test_a_symbol_alpaca_does_not_have_is_refused_with_a_notice(alpaca_window, qtbot):
     window = alpaca_window()
     panel = window.watchlist

@@ -320,3 +320,23 @@ def test_a_modified_order_is_followed_to_its_new_id_after_a_restart_and_can_be_c
     assert report["reconciliations"][0]["differences"] == []
     assert fake.order_by_client_id(f"{ns}-manual-1-r1")["status"] == "canceled"
     assert fake.order_by_client_id(f"{ns}-manual-1")["status"] == "replaced"
+
+
+def test_a_symbol_taken_off_the_watchlist_stops_streaming_unless_it_is_held(fake, tmp_path):
+    async def scenario():
+        engine, market = engine_on(fake, tmp_path)
+        await engine.start()
+        await prices(fake, engine)
+        engine.router.submit(OrderIntent("manual-1", "AAPL", OrderSide.BUY, 5))
+        await engine.broker.settled()
+        remote = fake.order_by_client_id(f"{namespace_for(tmp_path, ACCOUNT)}-manual-1")
+        await asyncio.to_thread(fake.fill, remote["id"], 5, 200.5)
+        await eventually(lambda: engine.portfolio.position("AAPL") == 5)
+        held = await market.release_symbol(engine, "AAPL")  # a position: keeps streaming
+        released = await market.release_symbol(engine, "MSFT")
+        await eventually(lambda: fake.subscriptions() == {"AAPL", "BTC/USD"})  # MSFT gone
+        await engine.stop()
+        return held, released
+
+    held, released = asyncio.run(scenario())
+    assert (held, released) == (False, True)

@@ -39,6 +39,7 @@ NAME_SEPARATOR = " — "
 class WatchlistPanel(QWidget):
     symbol_chosen = Signal(str)
     symbol_added = Signal(str)  # a symbol the market added while running
+    symbol_removed = Signal(str)  # taken off the list by the user
     problem = Signal(str)
 
     def __init__(self, model: WatchlistModel, all_symbols: list[str],
@@ -110,7 +111,11 @@ class WatchlistPanel(QWidget):
             lambda: self._spawn(self._suggest(self.adder.currentText())))
         self.adder.lineEdit().textEdited.connect(lambda _text: self._search_timer.start())
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def run(self, work: Awaitable[object]) -> None:
+        """Run market work for this list on the loop (kept until it is done)."""
+        self._spawn(work)
+
+    def _spawn(self, work: Awaitable[object]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -204,8 +209,11 @@ class WatchlistPanel(QWidget):
     def remove_selected(self) -> None:
         current = self.table.currentIndex()
         if current.isValid():
+            symbol = self.model.symbol_at(current.row())
             self.model.remove_row(current.row())
             self._refill_adder()
+            if symbol:
+                self.symbol_removed.emit(symbol)
 
     def _on_activated(self, index: QModelIndex) -> None:
         symbol = self.model.symbol_at(index.row()) if index.isValid() else None

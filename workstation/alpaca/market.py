@@ -247,6 +247,23 @@ class AlpacaMarket:
             log.info("added %s (%s) from Alpaca's asset list", asset.symbol, asset.name)
         return ""
 
+    async def release_symbol(self, engine: Engine, symbol: str) -> bool:
+        """Stop streaming ``symbol`` (taken off the watchlist) unless something still needs
+        it: a position, a working order, or a running strategy instance. True when it was
+        unsubscribed."""
+        if self.feed_ is None or symbol not in engine.instruments:
+            return False
+        if engine.portfolio.position(symbol) != 0:
+            return False
+        if any(order.symbol == symbol for order in engine.broker.open_orders()):
+            return False
+        if any(ctx.active and symbol in ctx.symbols
+               for ctx in engine.strategies.contexts.values()):
+            return False
+        await self.feed_.unsubscribe([symbol])
+        log.info("stopped streaming %s: off the watchlist, not held or traded", symbol)
+        return True
+
     async def search(self, text: str) -> list[tuple[str, str]]:
         """(symbol, name) of Alpaca assets matching ``text`` by symbol or name."""
         if self.assets is None:
