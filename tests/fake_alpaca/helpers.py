@@ -1,10 +1,13 @@
-"""Test helpers around the fake server: settings that point at it, a fake clock."""
+"""Test helpers around the fake server: settings that point at it, a fake clock, an
+in-memory keyring."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+
+import keyring.backend
 
 from tests.fake_alpaca.server import FakeAlpaca
 from workstation.alpaca.credentials import Credentials
@@ -19,6 +22,25 @@ def settings_for(fake: FakeAlpaca, tmp_path: Path, extra: str = "") -> Settings:
 
 def credentials_for(fake: FakeAlpaca) -> Credentials:
     return Credentials(fake.key, fake.secret, "environment")
+
+
+class DictKeyring(keyring.backend.KeyringBackend):
+    """A keyring in a dict: what a desktop session's keyring does, without one."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
 
 
 class FakeTime:

@@ -74,19 +74,31 @@ def workstation(tmp_path, qtbot, run):
 
     def _open(home: Path = tmp_path, events: list | None = None,
               paused: bool = False, settings: Settings | None = None) -> MainWindow:
-        engine = replay_engine(home, events, settings)
-        bridge = EngineBridge(engine, LogBuffer())
-        window = MainWindow(engine, bridge, home)
-        qtbot.addWidget(window)
-        if paused:
-            window.actions["replay_pause"].setChecked(True)
-        run(engine.start())
-        bridge.start()
-        window.show()
+        window = open_window(replay_engine(home, events, settings), home, qtbot, run,
+                             paused=paused)
         windows.append(window)
         return window
 
     yield _open
+    close_windows(windows, run)
+
+
+def open_window(engine: Engine, home: Path, qtbot, run, *,
+                paused: bool = False) -> MainWindow:
+    """The real main window over ``engine``, started and shown."""
+    bridge = EngineBridge(engine, LogBuffer())
+    window = MainWindow(engine, bridge, home)
+    qtbot.addWidget(window)
+    if paused:
+        window.actions["replay_pause"].setChecked(True)
+    run(engine.start())
+    bridge.start()
+    window.show()
+    return window
+
+
+def close_windows(windows: list[MainWindow], run) -> None:
+    """Close what the test left open, then stop each window's engine."""
     for window in windows:
         if shiboken6.isValid(window) and window.isVisible():
             window.close()

@@ -8,13 +8,12 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from tests.fake_alpaca import FakeAlpaca, trade_msg
 from tests.fake_alpaca.helpers import credentials_for, settings_for
-from ui.bridge import EngineBridge, LogBuffer
+from tests.ui.conftest import close_windows, open_window
 from ui.main_window import MainWindow
 from workstation.alpaca.market import AlpacaMarket, namespace_for
 from workstation.engine import Engine
@@ -37,20 +36,12 @@ def alpaca_window(tmp_path, qtbot, run, fake):
         market = AlpacaMarket(settings, credentials_for(fake), namespace_for(tmp_path, ACCOUNT))
         engine = Engine(settings, tmp_path, market.feed, account=ACCOUNT, live=market,
                         plugin_folders=[])
-        bridge = EngineBridge(engine, LogBuffer())
-        window = MainWindow(engine, bridge, tmp_path)
-        qtbot.addWidget(window)
-        run(engine.start())
-        bridge.start()
-        window.show()
+        window = open_window(engine, tmp_path, qtbot, run)
         windows.append(window)
         return window
 
     yield _open
-    for window in windows:
-        if shiboken6.isValid(window) and window.isVisible():
-            window.close()
-        run(window.engine.stop())
+    close_windows(windows, run)
 
 
 def test_the_status_bar_shows_the_alpaca_market_and_its_connections(

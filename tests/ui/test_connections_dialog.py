@@ -4,31 +4,13 @@ Alpaca on 127.0.0.1, the live-money confirmation, and no keyring said plainly.""
 from __future__ import annotations
 
 import keyring
-import keyring.backend
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
 
 from tests.fake_alpaca import FakeAlpaca
-from tests.fake_alpaca.helpers import settings_for
+from tests.fake_alpaca.helpers import DictKeyring, settings_for
 from ui.dialogs.connections import ConnectionsDialog
-
-
-class DictKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
 
 
 @pytest.fixture

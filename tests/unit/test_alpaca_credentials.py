@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
-import keyring.backend
 import pytest
 from keyring.backends import fail
 from keyring.errors import KeyringLocked
 
+from tests.fake_alpaca.helpers import DictKeyring
 from workstation.alpaca.credentials import (
     ENV_KEY_ID,
     ENV_SECRET,
@@ -23,23 +23,6 @@ from workstation.alpaca.credentials import (
 from workstation.config import ConfigError, load_settings
 
 SECRET = "sk-test-0123456789abcdef"
-
-
-class DictKeyring(keyring.backend.KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
 
 
 class LockedKeyring(DictKeyring):
