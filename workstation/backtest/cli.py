@@ -15,6 +15,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def run(home: Path, settings: Settings, args: argparse.Namespace,
 
         store = open_store(home / DATABASE_FILE)
         try:
-            result = _with_id(result, save_run(store, result))
+            result = replace(result, run_id=save_run(store, result))
         finally:
             store.close()
     _export(result, args)
@@ -103,12 +104,6 @@ def run(home: Path, settings: Settings, args: argparse.Namespace,
     else:
         print(line)
     return 0
-
-
-def _with_id(result, run_id: int):  # noqa: ANN001, ANN202 - BacktestRun
-    from dataclasses import replace
-
-    return replace(result, run_id=run_id)
 
 
 def _export(result, args: argparse.Namespace) -> None:  # noqa: ANN001 - BacktestRun

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workstation.backtest.data import BarData, DataProblem, file_bars, sim_bars, store_bars
+from workstation.backtest.data import (
+    BarData,
+    DataProblem,
+    file_bars,
+    sessions_between,
+    sim_bars,
+    store_bars,
+)
 from workstation.backtest.feed import BarFeed, Progress
 from workstation.backtest.run import MAX_CURVE_POINTS, BacktestRun, BacktestSettings
 from workstation.config import DATABASE_FILE, FillModel, Settings
@@ -126,17 +133,21 @@ class Backtest:
                                         spec.first, spec.last))
         return series
 
-    def _from_store(self, read: Callable) -> BarData:
-        from workstation.store import open_store
-
-        if self.home is None or not (self.home / DATABASE_FILE).exists():
-            raise DataProblem("no store to read bars from: import some with `bracket import`, "
-                              "or use --data sim")
-        store = open_store(self.home / DATABASE_FILE, write=False)
+    def _from_store(self, read: Callable[[Store], BarData]) -> BarData:
+        store = self._open_store()
         try:
             return read(store)
         finally:
             store.close()
+
+    def _open_store(self) -> Store:
+        """The home's store, read-only: where stored bars and ticks come from."""
+        from workstation.store import open_store
+
+        if self.home is None or not (self.home / DATABASE_FILE).exists():
+            raise DataProblem("no store to read bars or ticks from: import some with "
+                              "`bracket import`, or use --data sim")
+        return open_store(self.home / DATABASE_FILE, write=False)
 
     # -- running ---------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -200,18 +211,12 @@ class Backtest:
                       plugin_folders=self._plugin_dirs, scratch=True, bars_from_feed=True)
 
     def _tick_engine(self, instance: InstanceSettings) -> Engine:
-        from workstation.store import open_store
-
-        if self.home is None or not (self.home / DATABASE_FILE).exists():
-            raise DataProblem("no store to read ticks from")
-        store = open_store(self.home / DATABASE_FILE, write=False)
         spec = self.spec
         instrument = self.instruments[instance.symbols[0]]
-        from workstation.backtest.data import sessions_between
-
         sessions = sessions_between(instrument.schedule, spec.first, spec.last)
         if not sessions:
             raise DataProblem(f"no sessions between {spec.first} and {spec.last}")
+        store = self._open_store()
         events = ticks_from_store(store, instance.symbols, sessions[0].open_ns,
                                   sessions[-1].close_ns)
 
