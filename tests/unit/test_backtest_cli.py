@@ -103,3 +103,15 @@ def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bracket: ") and message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_run_the_store_cannot_keep_still_writes_its_files_and_says_why(tmp_path):
+    home = tmp_path / "home"
+    (home / "bracket.sqlite").mkdir(parents=True)  # not a database file
+
+    result = bracket("backtest", "--home", str(home), "--strategy", "SMA crossover@NQ", *DAYS,
+                     "--progress", "none", "--report", "kept.json", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("bracket: ") and "bracket.sqlite" in result.stderr
+    assert json.loads((tmp_path / "kept.json").read_text())["trades"]

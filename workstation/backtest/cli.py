@@ -18,9 +18,13 @@ import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workstation.config import DATABASE_FILE, ConfigError, Settings
 from workstation.strategies.instances import InstanceSettings
+
+if TYPE_CHECKING:
+    from workstation.backtest.run import BacktestRun
 
 PROGRESS_EVERY_S = 0.2
 
@@ -88,22 +92,34 @@ def run(home: Path, settings: Settings, args: argparse.Namespace,
         print("bracket: backtest canceled; nothing was kept", file=sys.stderr)
         return 130
     progress.done()
-    if not args.no_save:
-        from workstation.backtest.runs import save_run
-        from workstation.store import open_store
+    from workstation.store import StoreError  # SQLAlchemy: not at the app's start
 
-        store = open_store(home / DATABASE_FILE)
+    unsaved: StoreError | None = None
+    if not args.no_save:
         try:
-            result = replace(result, run_id=save_run(store, result))
-        finally:
-            store.close()
+            result = replace(result, run_id=_save(home, result))
+        except StoreError as exc:  # the files asked for are still written, then it is said
+            unsaved = exc
     _export(result, args)
+    if unsaved is not None:
+        raise unsaved
     line = summary_line(result)
     if args.progress == "json":
         print(json.dumps({"run_id": result.run_id, "summary": line}), flush=True)
     else:
         print(line)
     return 0
+
+
+def _save(home: Path, result: BacktestRun) -> int:
+    from workstation.backtest.runs import save_run
+    from workstation.store import open_store
+
+    store = open_store(home / DATABASE_FILE)
+    try:
+        return save_run(store, result)
+    finally:
+        store.close()
 
 
 def _export(result, args: argparse.Namespace) -> None:  # noqa: ANN001 - BacktestRun
