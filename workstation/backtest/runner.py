@@ -134,18 +134,18 @@ class Backtest:
         return series
 
     def _from_store(self, read: Callable[[Store], BarData]) -> BarData:
-        store = self._open_store()
+        store = self._open_store("bars")
         try:
             return read(store)
         finally:
             store.close()
 
-    def _open_store(self) -> Store:
-        """The home's store, read-only: where stored bars and ticks come from."""
+    def _open_store(self, what: str) -> Store:
+        """The home's store, read-only: where stored ``what`` (bars, ticks) come from."""
         from workstation.store import open_store
 
         if self.home is None or not (self.home / DATABASE_FILE).exists():
-            raise DataProblem("no store to read bars or ticks from: import some with "
+            raise DataProblem(f"no store to read {what} from: import some with "
                               "`bracket import`, or use --data sim")
         return open_store(self.home / DATABASE_FILE, write=False)
 
@@ -216,7 +216,7 @@ class Backtest:
         sessions = sessions_between(instrument.schedule, spec.first, spec.last)
         if not sessions:
             raise DataProblem(f"no sessions between {spec.first} and {spec.last}")
-        store = self._open_store()
+        store = self._open_store("ticks")
         events = ticks_from_store(store, instance.symbols, sessions[0].open_ns,
                                   sessions[-1].close_ns)
 
