@@ -1,5 +1,6 @@
-"""Chart → Indicators…: the indicators drawn on the price pane, added (kind, period, band
-width, colour) and removed; the chart redraws at once and the layout keeps them."""
+"""Chart → Indicators…: the indicators drawn on the chart (SMA, EMA, VWAP, Bollinger on the
+price pane; RSI, MACD, ATR, Stochastic in panes below it), added with their parameters and
+colours and removed; the chart redraws at once and the layout keeps them."""
 
 from __future__ import annotations
 
@@ -21,12 +22,20 @@ from PySide6.QtWidgets import (
 
 from ui.panels.chart_indicators import (
     COLORS,
+    DEFAULT_PERIOD,
     KINDS,
     MAX_PERIOD,
+    SECOND_COLOR,
     BadIndicator,
     ChartIndicators,
     IndicatorSpec,
 )
+
+PERIOD_DEFAULT = 20  # the price pane's averages and bands
+# the fields each kind uses (the others are hidden)
+FIELDS = {"SMA": {"period"}, "EMA": {"period"}, "VWAP": set(),
+          "Bollinger": {"period", "width"}, "RSI": {"period"}, "ATR": {"period"},
+          "MACD": {"fast", "slow", "signal", "color2"}, "Stochastic": {"period", "d", "color2"}}
 
 
 def swatch(color: str) -> QIcon:
@@ -51,7 +60,11 @@ class IndicatorsDialog(QDialog):
         self.period = QSpinBox(self)
         self.period.setObjectName("indicatorPeriod")
         self.period.setRange(1, MAX_PERIOD)
-        self.period.setValue(20)
+        self.period.setValue(PERIOD_DEFAULT)
+        self.fast = self._bars_box("indicatorFast", 12)
+        self.slow = self._bars_box("indicatorSlow", 26)
+        self.signal = self._bars_box("indicatorSignal", 9)
+        self.d = self._bars_box("indicatorD", 3)
         self.width = QDoubleSpinBox(self)
         self.width.setObjectName("indicatorWidth")
         self.width.setRange(0.1, 10.0)
@@ -59,24 +72,34 @@ class IndicatorsDialog(QDialog):
         self.width.setValue(2.0)
         self.color = QComboBox(self)
         self.color.setObjectName("indicatorColor")
+        self.color2 = QComboBox(self)
+        self.color2.setObjectName("indicatorColor2")
         for color in COLORS:
             self.color.addItem(swatch(color), color, color)
+            self.color2.addItem(swatch(color), color, color)
+        self.color2.setCurrentIndex(COLORS.index(SECOND_COLOR))
         self.add_button = QPushButton("Add", self)
         self.add_button.setObjectName("addIndicator")
         self.status = QLabel(self)
         self.status.setObjectName("indicatorStatus")
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         form.addRow("Indicator", self.kind)
         form.addRow("Period (bars)", self.period)
         form.addRow("Band width (std)", self.width)
+        form.addRow("Fast EMA (bars)", self.fast)
+        form.addRow("Slow EMA (bars)", self.slow)
+        form.addRow("Signal EMA (bars)", self.signal)
+        form.addRow("%D (bars)", self.d)
         form.addRow("Colour", self.color)
+        form.addRow("Signal / %D colour", self.color2)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.remove_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("On the price pane:", self))
+        layout.addWidget(QLabel("On the chart (RSI, MACD, ATR, Stochastic in panes below the "
+                                "price):", self))
         layout.addWidget(self.shown)
         layout.addLayout(row)
         layout.addLayout(form)
@@ -85,15 +108,30 @@ class IndicatorsDialog(QDialog):
         layout.addWidget(buttons)
         self.add_button.clicked.connect(self.add)
         self.remove_button.clicked.connect(self.remove_selected)
-        self.kind.currentTextChanged.connect(self._fields)
+        self._kind = self.kind.currentText()
+        self.kind.currentTextChanged.connect(self._kind_changed)
         self.shown.currentRowChanged.connect(lambda _row: self._fields())
         self._refill()
         self._fields()
 
+    def _bars_box(self, name: str, value: int) -> QSpinBox:
+        box = QSpinBox(self)
+        box.setObjectName(name)
+        box.setRange(1, MAX_PERIOD)
+        box.setValue(value)
+        return box
+
+    def _kind_changed(self, kind: str) -> None:
+        """A period left at the last kind's default takes the new kind's (RSI: 14)."""
+        if self.period.value() == DEFAULT_PERIOD.get(self._kind, PERIOD_DEFAULT):
+            self.period.setValue(DEFAULT_PERIOD.get(kind, PERIOD_DEFAULT))
+        self._kind = kind
+        self._fields()
+
     def _fields(self) -> None:
-        kind = self.kind.currentText()
-        self.period.setEnabled(kind != "VWAP")
-        self.width.setEnabled(kind == "Bollinger")
+        used = FIELDS[self.kind.currentText()]
+        for name in ("period", "width", "fast", "slow", "signal", "d", "color2"):
+            self.form.setRowVisible(getattr(self, name), name in used)
         self.remove_button.setEnabled(self.shown.currentRow() >= 0)
 
     def _refill(self) -> None:
@@ -106,7 +144,9 @@ class IndicatorsDialog(QDialog):
     def add(self) -> IndicatorSpec | None:
         try:
             spec = IndicatorSpec(self.kind.currentText(), self.period.value(),
-                                 self.width.value(), self.color.currentData())
+                                 self.width.value(), self.color.currentData(),
+                                 self.fast.value(), self.slow.value(), self.signal.value(),
+                                 self.d.value(), self.color2.currentData())
         except BadIndicator as exc:
             self.status.setText(str(exc))
             return None

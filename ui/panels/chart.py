@@ -31,6 +31,7 @@ from ui import theme
 from ui.fmt import DISPLAY_ZONE
 from ui.panels.chart_indicators import ChartIndicators
 from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, PriceAxis, VolumeItem
+from ui.panels.indicator_panes import PaneStack
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
 VISIBLE_BARS = 90
@@ -170,7 +171,9 @@ class ChartPanel(QWidget):
         self.volume_plot.setXLink(self.price_plot)
         self.volume_plot.hideAxis("bottom")
         self.volume_plot.setMaximumHeight(140)
-        self.indicators = ChartIndicators(self.price_plot)
+        # indicators' and strategies' panes go in the rows below the volume
+        self.panes = PaneStack(self.graphics.ci, self.price_plot, first_row=2)
+        self.indicators = ChartIndicators(self.price_plot, self.panes)
         self.candles = CandlestickItem()
         self.live_candle = CandlestickItem()
         self.volume = VolumeItem()
