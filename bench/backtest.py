@@ -12,7 +12,11 @@ same rules on the same bars in the same process, and the ratio is printed.
 Floor (issue 14): at least 200,000 bars/s and at least 2x backtesting.py; peak RSS
 under 400 MB. The last line printed is JSON with bars_per_s and peak_rss_mb, plus
 backtesting_py_bars_per_s and ratio when backtesting.py is installed.
-Run: python bench/backtest.py [--bars 1000000] [--no-oracle] [--profile]
+With --decompose it also runs the control plugin in bench/plugins (the same averages
+and crossings, no orders) on the same bars: its time is the bar path's, and the
+difference, divided by the trades, is what one trade costs (orders, fills, the bracket,
+the tracker, the risk monitor), so a speed goal can be judged per bar and per trade.
+Run: python bench/backtest.py [--bars 1000000] [--no-oracle] [--profile] [--decompose]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sys
 import time
 import warnings
 from datetime import date, timedelta
+from pathlib import Path
 
 from workstation.backtest.data import BarData, sim_bars
 from workstation.backtest.run import BacktestSettings
@@ -39,6 +44,7 @@ from workstation.strategies.instances import InstanceSettings
 
 FIRST = date(2023, 1, 2)
 CASH = 10_000_000.0  # enough that neither engine ever runs out of buying power
+CONTROL_PLUGINS = Path(__file__).parent / "plugins"
 
 
 def synthetic_bars(count: int) -> BarData:
@@ -56,12 +62,14 @@ def synthetic_bars(count: int) -> BarData:
                     "flags")))
 
 
-def run_bracket(data: BarData, profile: bool) -> dict[str, float]:
-    instance = InstanceSettings(instance_id="sma", strategy="SMA crossover", symbols=("NQ",))
+def run_bracket(data: BarData, profile: bool, strategy: str = "SMA crossover",
+                plugin_dirs: list[Path] | None = None) -> dict[str, float]:
+    instance = InstanceSettings(instance_id="sma", strategy=strategy, symbols=("NQ",))
     spec = BacktestSpec(instance, "1m", FIRST, FIRST, "sim",
                         BacktestSettings(starting_cash=CASH, commission=0.0))
     # the same rules as backtesting.py's: no account-level risk rules
-    backtest = Backtest(Settings(risk=PERMISSIVE), None, spec, series=[data])
+    backtest = Backtest(Settings(risk=PERMISSIVE), None, spec, series=[data],
+                        plugin_dirs=plugin_dirs)
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
     if profiler:
@@ -122,6 +130,8 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--no-oracle", action="store_true", help="skip backtesting.py")
     parser.add_argument("--profile", action="store_true", help="print the top 20 by own time")
+    parser.add_argument("--decompose", action="store_true",
+                        help="also run the no-orders control: cost per bar and per trade")
     args = parser.parse_args()
     logging.disable(logging.ERROR)  # rejections and trades would be logged one by one
     data = synthetic_bars(args.bars)
@@ -130,6 +140,16 @@ def main() -> None:
     print(f"Bracket: {figures['bars']:,} bars in {figures['feed_s']} s: "
           f"{figures['bars_per_s']:,} bars/s ({figures['bars_per_s_with_report']:,} with "
           f"the report), {figures['trades']:,} trades, peak RSS {figures['peak_rss_mb']} MB")
+    if args.decompose:
+        control = run_bracket(data, False, "SMA crossover (watching)", [CONTROL_PLUGINS])
+        bar_us = control["feed_s"] / control["bars"] * 1e6
+        trade_us = (figures["feed_s"] - control["feed_s"]) / max(figures["trades"], 1) * 1e6
+        figures.update({"control_bars_per_s": control["bars_per_s"],
+                        "us_per_bar_without_trades": round(bar_us, 2),
+                        "us_per_trade": round(trade_us, 1)})
+        print(f"Control (same averages, no orders): {control['bars_per_s']:,} bars/s, "
+              f"{bar_us:.2f} us a bar; each of the {figures['trades']:,} trades adds "
+              f"{trade_us:.0f} us")
     if not args.no_oracle:
         try:
             oracle = run_backtesting_py(data)
