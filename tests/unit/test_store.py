@@ -73,14 +73,15 @@ def test_an_empty_database_is_migrated_through_every_migration_in_order(tmp_path
 
         applied = store.migrate()
 
-        assert applied == [1, 2, 3, 4, 5, 6, 7, 8]
-        assert store.version == schema.SCHEMA_VERSION == 8
+        assert applied == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        assert store.version == schema.SCHEMA_VERSION == 9
     finally:
         store.close()
-    assert user_version(path) == 8
+    assert user_version(path) == 9
     assert {"tick_chunks", "bars", "imports", "orders", "order_events", "fills", "trades",
             "accounts", "account_epochs", "risk_events", "risk_state", "sim_state",
-            "recovered_files", "backtest_runs"} <= table_names(path)
+            "recovered_files", "backtest_runs", "optimizations", "optimization_trials",
+            "challenge_runs"} <= table_names(path)
 
 
 def test_reopening_a_migrated_database_applies_nothing(tmp_path):
@@ -109,10 +110,10 @@ def test_a_database_at_version_one_gets_only_the_later_migrations(tmp_path):
     store = Store(path)
     try:
         assert store.version == 1
-        assert store.migrate() == [2, 3, 4, 5, 6, 7, 8]
+        assert store.migrate() == [2, 3, 4, 5, 6, 7, 8, 9]
     finally:
         store.close()
-    assert user_version(path) == 8
+    assert user_version(path) == 9
     assert {"imports", "orders", "fills"} <= table_names(path)
 
 

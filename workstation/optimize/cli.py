@@ -3,13 +3,19 @@
     bracket optimize --strategy "SMA crossover@NQ" --timeframe 5m --from 2026-11-02 \\
         --to 2026-11-27 --param fast=5:20:5 --param slow=20:60:10 --require "fast<slow" \\
         --objective sharpe --min-trades 5 --search grid --json opt.json --csv trials.csv
-    bracket walkforward ...the same... --in-days 10 --out-days 5 [--step-days 5] [--anchored]
+    bracket walkforward ...the same... --in 10 --out 5 [--step 5] [--unit days|bars] \
+        [--anchored]
     bracket challenge --preset topstep --account 50000 --run 12 --paths 100000
 
 Trials run on every local core (``--workers N``; 0 runs them in this process) or on a
-Dask cluster (``--cluster tcp://HOST:8786``). Progress on stderr (``--progress json``:
-JSON lines on stdout), a one-line summary at the end. A bad argument is one line on
-stderr and exit code 2. This module is imported by the command line's parser: it loads
+Dask cluster (``--cluster tcp://HOST:8786``). Progress on stderr, a one-line summary at
+the end; the result is kept in the home's store (``--no-save``: not). With
+``--progress json`` stdout carries one JSON object per line, for the app's Backtest
+dock: ``{"progress": {"trials": n, "total": N, "best": x, "eta_s": s}}`` repeatedly,
+``{"trial": {...}}`` for each finished trial of ``optimize``, and last
+``{"optimization_id": ID, "summary": "..."}`` (``challenge``: ``{"challenge_id": ID,
+...}``; the ID is null with ``--no-save``). A bad argument is one line on stderr and exit
+code 2. This module is imported by the command line's parser: it loads
 nothing heavy until a command runs.
 """
 
@@ -23,6 +29,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,8 +38,10 @@ from workstation.config import DATABASE_FILE, ConfigError, Settings
 from workstation.strategies.instances import InstanceSettings
 
 if TYPE_CHECKING:
+    from workstation.optimize.challenge import ChallengeRules
     from workstation.optimize.grid import Grid
     from workstation.optimize.pool import TrialJob
+    from workstation.optimize.runs import Optimization
     from workstation.optimize.search import SearchResult, Trial
     from workstation.strategy import Param
     from workstation.trades import TradeRecord
@@ -97,6 +106,7 @@ def _search_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", choices=("bar", "json", "none"), default="bar")
     parser.add_argument("--json", type=Path, help="write the whole result as JSON here")
     parser.add_argument("--csv", type=Path, help="write a table (trials / windows) as CSV")
+    parser.add_argument("--no-save", action="store_true", help="do not keep the result")
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:
@@ -106,16 +116,21 @@ def add_parsers(commands: argparse._SubParsersAction) -> list[argparse.ArgumentP
     walk = commands.add_parser("walkforward", help="walk-forward analysis of a strategy")
     _data_options(walk, required=True)
     _search_options(walk)
-    walk.add_argument("--in-days", type=int, required=True, help="in-sample trading days")
-    walk.add_argument("--out-days", type=int, required=True, help="out-of-sample trading days")
-    walk.add_argument("--step-days", type=int, default=None,
-                      help="days between windows (default: --out-days)")
+    walk.add_argument("--in", "--in-days", dest="in_days", type=int, required=True,
+                      help="in-sample length (trading days, or bars with --unit bars)")
+    walk.add_argument("--out", "--out-days", dest="out_days", type=int, required=True,
+                      help="out-of-sample length")
+    walk.add_argument("--step", "--step-days", dest="step_days", type=int, default=None,
+                      help="distance between windows (default: --out)")
+    walk.add_argument("--unit", choices=("days", "bars"), default="days",
+                      help="what the lengths count: trading days (default) or bars")
     walk.add_argument("--anchored", action="store_true",
                       help="every in-sample window starts on the first day")
     challenge = commands.add_parser("challenge", help="odds of passing a prop-firm evaluation")
     _data_options(challenge, required=False)
-    challenge.add_argument("--preset", choices=("ftmo", "topstep", "intraday_trailing"),
-                           default="ftmo")
+    challenge.add_argument("--preset", choices=("ftmo", "topstep", "intraday_trailing",
+                                                 "custom"), default="ftmo",
+                           help="the risk gate's preset, or custom (give --target and limits)")
     challenge.add_argument("--account", type=float, default=100_000.0, help="account size")
     challenge.add_argument("--target", type=float, default=None, help="profit target")
     challenge.add_argument("--daily-loss", type=float, default=None)
@@ -127,10 +142,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> list[argparse.ArgumentP
     challenge.add_argument("--paths", type=int, default=10_000)
     challenge.add_argument("--sim-seed", type=int, default=0, help="the resampling's seed")
     challenge.add_argument("--run", type=int, default=None, help="a stored backtest's trades")
+    challenge.add_argument("--walkforward", type=int, default=None, metavar="ID",
+                           help="a stored walk-forward's out-of-sample trades")
+    challenge.add_argument("--journal", default=None, metavar="ACCOUNT",
+                           help="the live journal's finished trades of this account")
     challenge.add_argument("--trades-json", type=Path, default=None,
                            help="trades from a backtest --report or a walkforward --json file")
     challenge.add_argument("--json", type=Path, help="write the result as JSON here")
     challenge.add_argument("--csv", type=Path, help="write the days-to-pass table as CSV")
+    challenge.add_argument("--progress", choices=("bar", "json", "none"), default="bar")
+    challenge.add_argument("--no-save", action="store_true", help="do not keep the result")
     return [optimize, walk, challenge]
 
 
@@ -140,6 +161,10 @@ def run(home: Path, settings: Settings, args: argparse.Namespace,
     """``instance``: the --strategy, already checked (None when not given)."""
     if not args.verbose:
         logging.getLogger().setLevel(logging.ERROR)
+    if not args.no_save:  # a store it cannot keep the result in is refused before the work
+        from workstation.store import open_store
+
+        open_store(home / DATABASE_FILE).close()
     try:
         if args.command == "challenge":
             return _challenge(home, settings, args, instance)
@@ -182,6 +207,7 @@ def _search(home: Path, settings: Settings, args: argparse.Namespace,
             instance: InstanceSettings) -> int:
     from workstation.optimize.objective import Constraints
     from workstation.optimize.pool import open_runner
+    from workstation.optimize.runs import save_optimization
     from workstation.optimize.search import run_search
     from workstation.optimize.walkforward import run_walkforward
 
@@ -200,7 +226,7 @@ def _search(home: Path, settings: Settings, args: argparse.Namespace,
                       challenge_paths=args.paths, challenge_seed=args.search_seed)
     grid = _grid(declared, args, instance)
     started = time.perf_counter()
-    progress = _Progress(args.progress)
+    progress = _Progress(args.progress, trials=args.command == "optimize")
     runner = open_runner(job, workers=args.workers, cluster=args.cluster)
     try:
         if args.command == "optimize":
@@ -212,7 +238,8 @@ def _search(home: Path, settings: Settings, args: argparse.Namespace,
                                      in_days=args.in_days, out_days=args.out_days,
                                      step=args.step_days, anchored=args.anchored,
                                      method=args.search, trials=args.trials,
-                                     seed=args.search_seed, progress=progress)
+                                     seed=args.search_seed, unit=args.unit,
+                                     progress=progress)
     finally:
         runner.close()
     progress.done()
@@ -227,9 +254,62 @@ def _search(home: Path, settings: Settings, args: argparse.Namespace,
                     "wall_s": round(wall, 3), "workers": runner.workers}
         table = windows_csv(document["windows"])
         line = walkforward_line(document, wall)
+    saved = None if args.no_save else _keep(home, lambda store: save_optimization(
+        store, optimization_record(args.command, document, job, result, wall,
+                                   runner.workers)))
     _outputs(args, document, table)
-    _say(args, line)
+    _say(args, line, {"optimization_id": saved})
     return 0
+
+
+def _keep(home: Path, save: Callable[[Any], int]) -> int:
+    """``save`` into the home's store; its number."""
+    from workstation.store import open_store
+
+    store = open_store(home / DATABASE_FILE)
+    try:
+        return save(store)
+    finally:
+        store.close()
+
+
+def optimization_record(kind: str, document: dict[str, Any], job: TrialJob, result: Any,
+                        wall: float, workers: int) -> Optimization:
+    """What the store keeps of an optimisation (``result``: a SearchResult) or a
+    walk-forward (a WalkForwardResult), from the command's ``document``."""
+    from workstation.optimize.runs import Optimization
+    from workstation.optimize.study import strategy_class
+
+    offered = strategy_class(job.instance.strategy, job.plugin_dirs)
+    inputs = {k: document[k] for k in INPUT_KEYS if k in document}
+    if kind == "optimize":
+        best = document["best"]
+        trials = {0: tuple(result.trials)}
+        summary = {"objective": result.objective, "method": result.method,
+                   "varied": result.varied, "trials": len(result.trials),
+                   "best": None if best is None else {k: best[k] for k in
+                                                      ("number", "params", "score")}}
+        kept: dict[str, Any] = {}
+    else:
+        trials = {w.window.index: tuple(w.search.trials) for w in result.windows}
+        summary = {k: document[k] for k in ("oos_net_profit", "walk_forward_efficiency",
+                                            "oos_annualised", "is_annualised")}
+        summary["windows"] = len(document["windows"])
+        summary["trades"] = len(document["trades"])
+        kept = {k: document[k] for k in ("windows", "daily", "trades", "parameter_stability",
+                                         "anchored", "unit", "starting_cash")}
+    return Optimization(
+        kind=kind, created_ts=time.time_ns(), strategy=offered.name,
+        strategy_version=offered.version, file_hash=offered.sha256,
+        symbols=tuple(job.instance.symbols), timeframe=job.timeframe,
+        first_day=job.first.isoformat(), last_day=job.last.isoformat(), source=job.source,
+        inputs=inputs, summary=summary, result=kept, trials=trials, wall_s=round(wall, 3),
+        workers=workers)
+
+
+INPUT_KEYS = ("strategy", "symbols", "fixed_params", "timeframe", "first", "last", "data",
+              "settings", "params", "require", "objective", "min_trades", "max_drawdown",
+              "search", "trials_asked", "search_seed", "challenge", "walkforward")
 
 
 def _inputs(args: argparse.Namespace, job: TrialJob) -> dict[str, Any]:
@@ -240,13 +320,16 @@ def _inputs(args: argparse.Namespace, job: TrialJob) -> dict[str, Any]:
             "settings": job.options.as_dict(), "params": args.param, "require": args.require,
             "min_trades": args.min_trades, "max_drawdown": args.max_drawdown,
             "search": args.search, "trials_asked": args.trials,
-            "search_seed": args.search_seed,
-            "challenge": job.challenge.as_dict() if job.challenge else None}
+            "search_seed": args.search_seed, "objective": args.objective,
+            "challenge": job.challenge.as_dict() if job.challenge else None,
+            "walkforward": {"in": args.in_days, "out": args.out_days, "step": args.step_days,
+                            "unit": args.unit, "anchored": args.anchored}
+            if args.command == "walkforward" else None}
 
 
-def _say(args: argparse.Namespace, line: str) -> None:
+def _say(args: argparse.Namespace, line: str, saved: dict[str, Any]) -> None:
     if getattr(args, "progress", "bar") == "json":
-        print(json.dumps({"summary": line}), flush=True)
+        print(json.dumps({**saved, "summary": line}), flush=True)
     else:
         print(line)
 
@@ -329,20 +412,34 @@ def _outputs(args: argparse.Namespace, document: dict[str, Any], table: str) -> 
 
 
 # -- challenge -----------------------------------------------------------------------------
+def challenge_rules(args: argparse.Namespace) -> ChallengeRules:
+    """A preset (the risk gate's numbers, any option given overriding them) or, with
+    ``--preset custom``, the rules given (``--target`` needed)."""
+    from workstation.optimize.challenge import ChallengeRules, preset_rules
+
+    overrides = {"profit_target": args.target, "daily_loss": args.daily_loss,
+                 "max_loss": args.max_loss, "trailing": args.trailing,
+                 "min_trading_days": args.min_days, "max_days": args.max_days}
+    if args.preset != "custom":
+        return preset_rules(args.preset, args.account, **overrides)
+    if args.target is None:
+        raise ConfigError("--preset custom needs --target (and the loss limits it has)")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return ChallengeRules(account_size=args.account, **given)
+
+
 def _challenge(home: Path, settings: Settings, args: argparse.Namespace,
                instance: InstanceSettings | None) -> int:
-    from workstation.optimize.challenge import preset_rules, simulate, trade_days
+    from workstation.optimize.challenge import simulate, trade_days
+    from workstation.optimize.runs import ChallengeRun, save_challenge
 
-    rules = preset_rules(args.preset, args.account, profit_target=args.target,
-                         daily_loss=args.daily_loss, max_loss=args.max_loss,
-                         trailing=args.trailing, min_trading_days=args.min_days,
-                         max_days=args.max_days)
+    rules = challenge_rules(args)
     trades, source = _challenge_trades(home, settings, args, instance)
     days = trade_days(trades)
     started = time.perf_counter()
     result = simulate(days, rules, paths=args.paths, seed=args.sim_seed)
     wall = time.perf_counter() - started
-    document = {"command": "challenge", "source": source, "trades": len(trades),
+    document = {"command": "challenge", "source": source["label"], "trades": len(trades),
                 **result.as_dict(), "wall_s": round(wall, 3)}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -351,37 +448,73 @@ def _challenge(home: Path, settings: Settings, args: argparse.Namespace,
     for day, count in enumerate(result.days_to_pass.tolist(), start=1):
         running += count
         writer.writerow([day, count, running / result.paths])
+    record = ChallengeRun(time.time_ns(), source, len(trades),
+                          tuple(tuple(d) for d in days), result, round(wall, 3))
+    saved = None if args.no_save else _keep(home, lambda store: save_challenge(store, record))
     _outputs(args, document, buffer.getvalue())
     stats = result.days_to_pass_stats()
     median = "—" if stats["median"] is None else f"{stats['median']:.0f}"
-    print(f"{rules.name} on {len(trades)} trades over {len(days)} days ({source}), "
-          f"{result.paths:,} paths: pass {result.pass_probability:.1%}, fail daily loss "
-          f"{result.fail_daily_probability:.1%}, fail max loss "
-          f"{result.fail_max_probability:.1%}, out of time {result.timeout_probability:.1%}"
-          f" · median days to pass {median}")
+    line = (f"{rules.name} on {len(trades)} trades over {len(days)} days "
+            f"({source['label']}), {result.paths:,} paths: pass "
+            f"{result.pass_probability:.1%}, fail daily loss "
+            f"{result.fail_daily_probability:.1%}, fail max loss "
+            f"{result.fail_max_probability:.1%}, out of time {result.timeout_probability:.1%}"
+            f" · median days to pass {median}")
+    _say(args, line, {"challenge_id": saved})
     return 0
 
 
+def _from_store(home: Path, option: str, read: Callable[[Any], Any]) -> Any:
+    """``read`` on the home's store, opened read-only (the option named when it is not
+    there)."""
+    from workstation.store import open_store
+
+    if not (home / DATABASE_FILE).exists():
+        raise ConfigError(f"{option}: no store in this home")
+    store = open_store(home / DATABASE_FILE, write=False)
+    try:
+        return read(store)
+    finally:
+        store.close()
+
+
 def _challenge_trades(home: Path, settings: Settings, args: argparse.Namespace,
-                      instance: InstanceSettings | None) -> tuple[list[TradeRecord], str]:
-    given = [n for n, v in (("--run", args.run), ("--trades-json", args.trades_json),
+                      instance: InstanceSettings | None
+                      ) -> tuple[list[TradeRecord], dict[str, Any]]:
+    """The trades and where they came from (``{"kind": ..., "label": ...}``)."""
+    given = [n for n, v in (("--run", args.run), ("--walkforward", args.walkforward),
+                            ("--journal", args.journal), ("--trades-json", args.trades_json),
                             ("--strategy", instance)) if v is not None]
     if len(given) != 1:
-        raise ConfigError("give the trades with one of --run ID, --trades-json FILE or "
-                          "--strategy (with --from/--to)")
+        raise ConfigError("give the trades with one of --run ID, --walkforward ID, --journal "
+                          "ACCOUNT, --trades-json FILE or --strategy (with --from/--to)")
     if args.run is not None:
         from workstation.backtest.runs import load_run
-        from workstation.store import open_store
 
-        if not (home / DATABASE_FILE).exists():
-            raise ConfigError(f"--run {args.run}: no store in this home")
-        store = open_store(home / DATABASE_FILE, write=False)
-        try:
-            return list(load_run(store, args.run).trades), f"backtest run {args.run}"
-        finally:
-            store.close()
+        trades = _from_store(home, f"--run {args.run}",
+                             lambda store: list(load_run(store, args.run).trades))
+        return trades, {"kind": "backtest", "id": args.run,
+                        "label": f"backtest run {args.run}"}
+    if args.walkforward is not None:
+        from workstation.optimize.runs import load_optimization
+
+        record = _from_store(home, f"--walkforward {args.walkforward}",
+                             lambda store: load_optimization(store, args.walkforward))
+        if record.kind != "walkforward":
+            raise ConfigError(f"--walkforward {args.walkforward}: an optimisation, not a "
+                              "walk-forward")
+        return record.oos_trades(), {"kind": "walkforward", "id": args.walkforward,
+                                     "label": f"walk-forward {args.walkforward} out of sample"}
+    if args.journal is not None:
+        from workstation.optimize.runs import journal_trades
+
+        trades = _from_store(home, f"--journal {args.journal}",
+                             lambda store: journal_trades(store, args.journal))
+        return trades, {"kind": "journal", "account": args.journal,
+                        "label": f"journal of {args.journal}"}
     if args.trades_json is not None:
-        return read_trades_json(args.trades_json), args.trades_json.name
+        return read_trades_json(args.trades_json), {
+            "kind": "file", "file": args.trades_json.name, "label": args.trades_json.name}
     assert instance is not None
     if args.first is None or args.last is None:
         raise ConfigError("--strategy needs --from and --to")
@@ -391,7 +524,9 @@ def _challenge_trades(home: Path, settings: Settings, args: argparse.Namespace,
     spec = BacktestSpec(job.instance, job.timeframe, job.first, job.last, job.source,
                         job.options)
     run = run_backtest(settings, home, spec)
-    return list(run.trades), f"backtest of {instance.strategy}"
+    return list(run.trades), {"kind": "strategy", "strategy": instance.strategy,
+                              "first": job.first.isoformat(), "last": job.last.isoformat(),
+                              "label": f"backtest of {instance.strategy}"}
 
 
 def read_trades_json(path: Path) -> list[TradeRecord]:
@@ -416,14 +551,23 @@ def read_trades_json(path: Path) -> list[TradeRecord]:
 
 
 class _Progress:
-    """Trials done/total, the best so far and an ETA; at most every 0.2 s."""
+    """Trials done/total, the best so far and an ETA; at most every 0.2 s. In JSON mode
+    with ``trials``, every finished trial too (the dock's table fills as they arrive)."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, *, trials: bool = False) -> None:
         self.mode = mode
+        self.trials = trials
         self.started = time.perf_counter()
         self._last = 0.0
 
-    def __call__(self, done: int, total: int, best: Trial | None) -> None:
+    def __call__(self, done: int, total: int, best: Trial | None, trial: Trial) -> None:
+        if self.mode == "json" and self.trials:
+            metrics = trial.metrics or {}
+            print(json.dumps({"trial": {"number": trial.number, "params": trial.params,
+                                        "status": trial.status, "score": trial.score,
+                                        "reason": trial.reason,
+                                        "metrics": {m: metrics.get(m) for m in CSV_METRICS}}},
+                             default=str), flush=True)
         now = time.perf_counter()
         if self.mode == "none" or (now - self._last < PROGRESS_EVERY_S and done < total):
             return
@@ -432,10 +576,11 @@ class _Progress:
         eta = elapsed / done * (total - done) if done else None
         best_text = f"best {best.score:.4g} (trial {best.number})" if best else "best —"
         if self.mode == "json":
-            print(json.dumps({"progress": {"trials": done, "total": total,
-                                           "best": best.score if best else None,
-                                           "eta_s": None if eta is None else round(eta, 1)}}),
-                  flush=True)
+            print(json.dumps({"progress": {
+                "trials": done, "total": total, "best": best.score if best else None,
+                "best_trial": best.number if best else None,
+                "best_params": best.params if best else None,
+                "eta_s": None if eta is None else round(eta, 1)}}, default=str), flush=True)
             return
         eta_text = f"ETA {eta:4.0f} s" if eta is not None else ""
         print(f"\r{done:,}/{total:,} trials · {best_text} · {eta_text}   ", end="",

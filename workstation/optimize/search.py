@@ -65,7 +65,8 @@ class SearchResult:
                 "trials": [t.as_dict() for t in self.trials]}
 
 
-Progress = Callable[[int, int, Trial | None], None]  # (done, total, best so far)
+# (done, total, best so far, the trial just finished)
+Progress = Callable[[int, int, Trial | None, Trial], None]
 
 
 def _judge(outcome: TrialOutcome, objective: str, constraints: Constraints,
@@ -91,7 +92,7 @@ class _Tracker:
                                             and trial.number < self.best.number)):
             self.best = trial
         if self.progress is not None:
-            self.progress(self.done, self.total, self.best)
+            self.progress(self.done, self.total, self.best, trial)
 
 
 def grid_search(runner: Runner, grid: Grid, objective: str, constraints: Constraints, *,

@@ -11,22 +11,29 @@ from workstation.backtest.run import BacktestSettings
 from workstation.config import Settings
 from workstation.optimize.pool import TrialJob
 from workstation.strategies.instances import InstanceSettings
+from workstation.strategies.loader import StrategyClass
 from workstation.strategy import Param
 
 
-def strategy_params(instance: InstanceSettings,
-                    plugin_dirs: list[Path]) -> tuple[dict[str, Param], tuple[str, ...]]:
-    """The strategy's declared parameters and its default symbols (DataProblem when no
+def strategy_class(name: str, plugin_dirs: list[Path] | tuple[Path, ...]) -> StrategyClass:
+    """The plugin offering ``name``: its class, version and file hash (DataProblem when no
     plugin offers it)."""
     from workstation.strategies.guard import Watchdog
     from workstation.strategies.loader import Catalog, plugin_files
 
     catalog = Catalog()
-    catalog.load(plugin_files(plugin_dirs), Watchdog(1.0))
-    offered = catalog.strategies.get(instance.strategy)
+    catalog.load(plugin_files(list(plugin_dirs)), Watchdog(1.0))
+    offered = catalog.strategies.get(name)
     if offered is None:
-        raise DataProblem(f"unknown strategy {instance.strategy!r}; loaded: "
+        raise DataProblem(f"unknown strategy {name!r}; loaded: "
                           f"{', '.join(catalog.names()) or 'none'}")
+    return offered
+
+
+def strategy_params(instance: InstanceSettings,
+                    plugin_dirs: list[Path]) -> tuple[dict[str, Param], tuple[str, ...]]:
+    """The strategy's declared parameters and its default symbols."""
+    offered = strategy_class(instance.strategy, plugin_dirs)
     return offered.cls.declared_params(), tuple(offered.cls.symbols)
 
 

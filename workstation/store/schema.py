@@ -314,6 +314,56 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             extra TEXT NOT NULL
         )""",
     ]),
+    (9, "optimisations, walk-forwards (their trials and windows) and challenge odds", [
+        # AUTOINCREMENT: a deleted optimisation's or challenge's number is never reused
+        """CREATE TABLE optimizations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            created_ts INTEGER NOT NULL,
+            strategy TEXT NOT NULL,
+            strategy_version TEXT NOT NULL,
+            file_hash TEXT NOT NULL,
+            symbols TEXT NOT NULL,
+            timeframe TEXT NOT NULL,
+            first_day TEXT NOT NULL,
+            last_day TEXT NOT NULL,
+            source TEXT NOT NULL,
+            inputs TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            result TEXT NOT NULL,
+            wall_s REAL NOT NULL,
+            workers INTEGER NOT NULL
+        )""",
+        """CREATE TABLE optimization_trials (
+            run_id INTEGER NOT NULL,
+            window INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            params TEXT NOT NULL,
+            status TEXT NOT NULL,
+            score REAL,
+            metrics TEXT NOT NULL,
+            reason TEXT,
+            PRIMARY KEY (run_id, window, number)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE challenge_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_ts INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            rules TEXT NOT NULL,
+            source TEXT NOT NULL,
+            trades INTEGER NOT NULL,
+            days TEXT NOT NULL,
+            paths INTEGER NOT NULL,
+            seed INTEGER,
+            pass_probability REAL NOT NULL,
+            fail_daily_probability REAL NOT NULL,
+            fail_max_probability REAL NOT NULL,
+            timeout_probability REAL NOT NULL,
+            days_to_pass TEXT NOT NULL,
+            sample_paths TEXT NOT NULL,
+            wall_s REAL NOT NULL
+        )""",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
