@@ -145,7 +145,7 @@ def test_rsi_in_its_pane_is_wilder_s_worked_by_hand_and_follows_closing_bars(qap
     (line,) = pane.plot.listDataItems()
     assert same(list(line.getData()[1]), [math.nan] * 3 + [200 / 3, 250 / 3])
     assert [level.value() for level in pane.levels] == [30.0, 70.0]
-    assert pane.label.text == "RSI 3  83.33"
+    assert pane.label.text == "RSI 3: 83.33"
 
 
 def test_macd_and_stochastic_panes_show_the_library_s_values_bar_for_bar(qapp):
@@ -219,3 +219,11 @@ def test_an_rsi_pane_added_survives_a_restart_and_removing_it_gives_the_price_it
     dialog.close()
     assert second.chart.panes.panes == []
     qtbot.waitUntil(lambda: second.chart.price_plot.height() == alone)
+
+
+def test_panes_share_at_most_a_third_of_a_short_chart_and_keep_their_height_on_a_tall_one():
+    from ui.panels.indicator_panes import MIN_PANE_HEIGHT, PANE_HEIGHT, pane_height
+
+    assert pane_height(300, 2) == 45.0  # a laptop's chart: 0.3 * 300 / 2
+    assert pane_height(800, 2) == PANE_HEIGHT
+    assert pane_height(200, 4) == MIN_PANE_HEIGHT

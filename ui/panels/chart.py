@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -170,9 +171,9 @@ class ChartPanel(QWidget):
             plot.getAxis("right").setWidth(72)
         self.volume_plot.setXLink(self.price_plot)
         self.volume_plot.hideAxis("bottom")
-        self.volume_plot.setMaximumHeight(140)
         # indicators' and strategies' panes go in the rows below the volume
-        self.panes = PaneStack(self.graphics.ci, self.price_plot, first_row=2)
+        self.panes = PaneStack(self.graphics.ci, self.price_plot, 2, self.volume_plot)
+        self.panes.fit()
         self.indicators = ChartIndicators(self.price_plot, self.panes)
         self.candles = CandlestickItem()
         self.live_candle = CandlestickItem()
@@ -201,6 +202,11 @@ class ChartPanel(QWidget):
         view = self.price_plot.getViewBox()
         view.sigRangeChangedManually.connect(lambda *_: self.follow_button.setChecked(False))
         view.sigXRangeChanged.connect(lambda *_: self._fit_y())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The panes below the price share the chart's new height (the price keeps most)."""
+        super().resizeEvent(event)
+        self.panes.fit(self.graphics.height())
 
     # -- series ------------------------------------------------------------------------
     def _on_box_changed(self, _text: str) -> None:

@@ -214,8 +214,8 @@ class Drawing:
         series = self.series
         values = [series.line(name)[-1] for name in series.spec.names()] if series.count \
             else []
-        shown = "  ".join(f"{v:,.2f}" for v in values if math.isfinite(v))
-        return f"{series.spec.label}  {shown}".rstrip()
+        shown = " / ".join(f"{v:,.2f}" for v in values if math.isfinite(v))
+        return f"{series.spec.label}: {shown}" if shown else series.spec.label
 
     def remove(self, panes: PaneStack | None) -> None:
         for _name, item in self.items:

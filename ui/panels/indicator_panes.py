@@ -13,7 +13,12 @@ from PySide6.QtCore import Qt
 
 from ui import theme
 
-PANE_HEIGHT = 96  # px: two panes still leave the price pane most of a laptop's chart
+PANE_HEIGHT = 96  # px: a pane's height where the chart has room
+MIN_PANE_HEIGHT = 44  # px: the least that still reads as a line with its scale
+PANES_SHARE = 0.3  # the most of the chart's height the panes take together
+VOLUME_HEIGHT = 140  # px: the volume pane's most
+VOLUME_SHARE = 0.12  # of the chart's height, while panes are open
+MIN_VOLUME_HEIGHT = 32  # px
 AXIS_WIDTH = 72  # as the price pane's, so the panes' plots line up with it
 
 
@@ -45,8 +50,9 @@ class Pane:
         self.label.setParentItem(plot.getViewBox())
         self.label.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 0))
         self._data: list[tuple[np.ndarray, np.ndarray]] = []
-        if fixed is not None:
+        if fixed is not None:  # a short pane labels only its levels (30 and 70)
             plot.setYRange(*fixed, padding=0.02)
+            plot.getAxis("right").setTicks([[(level, f"{level:g}") for level in levels]])
         plot.getViewBox().sigXRangeChanged.connect(lambda *_: self.fit())
 
     def set_label(self, text: str) -> None:
@@ -76,21 +82,45 @@ class Pane:
         self.plot.setYRange(low - pad, high + pad, padding=0)
 
 
+def pane_height(space: float, count: int) -> float:
+    """Each pane's height when ``count`` share a chart ``space`` px high: the price pane
+    stays dominant on a laptop's short chart, however many are open."""
+    if count <= 0:
+        return PANE_HEIGHT
+    return max(MIN_PANE_HEIGHT, min(PANE_HEIGHT, space * PANES_SHARE / count))
+
+
 class PaneStack:
     """The sub-panes, in the rows of the chart's layout below ``first_row``."""
 
     def __init__(self, layout: pg.GraphicsLayout, price_plot: pg.PlotItem,
-                 first_row: int) -> None:
+                 first_row: int, volume_plot: pg.PlotItem | None = None) -> None:
         self.layout = layout
         self.price_plot = price_plot
+        self.volume_plot = volume_plot  # shrinks while panes are open
         self.first_row = first_row
         self.panes: list[Pane] = []
+        self.space = 0.0  # the chart's height (px) the panes share; 0: not laid out yet
+
+    def fit(self, space: float | None = None) -> None:
+        """Every pane's height for a chart ``space`` px high (the last known if None), and
+        the volume's: the price pane keeps the rest."""
+        if space is not None:
+            self.space = space
+        height = pane_height(self.space, len(self.panes)) if self.space else PANE_HEIGHT
+        for pane in self.panes:
+            pane.plot.setFixedHeight(height)
+        if self.volume_plot is not None:
+            volume = VOLUME_HEIGHT if not self.panes or not self.space else max(
+                MIN_VOLUME_HEIGHT, min(VOLUME_HEIGHT, self.space * VOLUME_SHARE))
+            self.volume_plot.setMaximumHeight(volume)
 
     def add(self, title: str, levels: tuple[float, ...] = (),
             fixed: tuple[float, float] | None = None) -> Pane:
         pane = Pane(self.price_plot, title, levels, fixed)
         self.layout.addItem(pane.plot, row=self.first_row + len(self.panes), col=0)
         self.panes.append(pane)
+        self.fit()
         return pane
 
     def remove(self, pane: Pane) -> None:
@@ -102,3 +132,4 @@ class PaneStack:
         for row, other in enumerate(self.panes[index:], start=self.first_row + index):
             self.layout.addItem(other.plot, row=row, col=0)
         pane.plot.setXLink(None)
+        self.fit()
