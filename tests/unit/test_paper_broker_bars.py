@@ -95,6 +95,25 @@ def test_a_limit_fills_at_its_price_only_when_the_range_goes_through_it():
     assert desk.status(touched.order_id).status is OrderStatus.ACCEPTED
 
 
+def test_a_limit_the_bar_opens_through_fills_at_the_open_the_better_price():
+    """The bar traded at its open first: a buy limit at 20,996 that the next bar opens
+    below, at 20,990, is bought there; a sell limit at 21,004 that the bar after opens
+    above, at 21,010, is sold there; a buy limit above the market (21,002 with the close
+    at 21,000) is bought at the next open, 21,000.50, not at its limit."""
+    desk = bar_desk()
+    bar(desk, 21_000.00, 21_001.00, 20_999.00, 21_000.00)
+    gapped_buy = desk.submit(BUY, 1, OrderType.LIMIT, limit_price=20_996.00)
+    bar(desk, 20_990.00, 20_995.00, 20_985.00, 20_992.00)
+    gapped_sell = desk.submit(SELL, 1, OrderType.LIMIT, limit_price=21_004.00)
+    bar(desk, 21_010.00, 21_012.00, 21_000.00, 21_000.00)
+    marketable = desk.submit(BUY, 1, OrderType.LIMIT, limit_price=21_002.00)
+    bar(desk, 21_000.50, 21_003.00, 20_999.00, 21_001.00)
+
+    assert [(f.order_id, f.price) for f in desk.fills] == [
+        (gapped_buy.order_id, 20_990.00), (gapped_sell.order_id, 21_010.00),
+        (marketable.order_id, 21_000.50)]
+
+
 def test_a_bracket_entered_at_the_open_is_stopped_out_in_the_same_bar_at_the_stop():
     desk = bar_desk()
     bar(desk, 21_000.00, 21_001.00, 20_999.00, 21_000.00)

@@ -66,6 +66,7 @@ class _Touch:
     last: float = 0.0
     sized: bool = False  # the last quote showed sizes: fills are capped by what is left
     between_bars: bool = False  # bar data: no market until the next bar opens
+    at_open: bool = False  # bar data: the path is at the bar's opening print
 
 
 class PaperBroker:
@@ -224,7 +225,11 @@ class PaperBroker:
                          else (bar.low, bar.high))
         span = bar.end - bar.ts
         point = self._path_point
-        point(bar, touch, working, bar.open, bar.ts)
+        touch.at_open = True  # a limit the bar opens through fills at the open, not its price
+        try:
+            point(bar, touch, working, bar.open, bar.ts)
+        finally:
+            touch.at_open = False
         start = bar.open
         for number, end in enumerate((first, second, bar.close), 1):
             ts_from, ts_to = bar.ts + span * (number - 1) // 3, bar.ts + span * number // 3
@@ -446,7 +451,9 @@ class PaperBroker:
         through = trade.price < limit if buy else trade.price > limit
         if through or (model.limit_fill_on_touch and trade.price == limit):
             qty = min(order.remaining, trade.size) if model.partial_fills else order.remaining
-            self._execute(order, qty, limit)
+            # a bar that opens beyond the limit traded there first: the order is filled at
+            # that better price (a marketable limit at the market's)
+            self._execute(order, qty, trade.price if through and touch.at_open else limit)
 
     def _slippage_ticks(self, model: FillModel) -> int:
         if model.slippage == "fixed":
