@@ -51,6 +51,10 @@ class SmaCrossover(Strategy):
         if averages is None:
             averages = self.averages[key] = (SMA(self.fast), SMA(self.slow))
         fast, slow = averages[0].update(bar.close), averages[1].update(bar.close)
+        # Drawn on the chart of this symbol when one is open (nan, while warming up, is a
+        # gap); in a backtest nothing listens and these cost next to nothing.
+        self.plot("fast SMA", fast, bar, color="#4fc3f7")
+        self.plot("slow SMA", slow, bar, color="#f472b6")
         if not averages[1].ready:
             return  # not enough bars for the slow average yet
         side = (fast > slow) - (fast < slow)

@@ -9,6 +9,9 @@ Orders, fills and trades reach the UI only through the journal, after they are
 committed to SQLite (invariant 4): the journal's listener collects each
 committed batch and the next frame emits everything collected since the last
 one as ``trading_events``.
+
+Strategies' ``plot()`` points are collected the same way (the bridge is the engine's plot
+sink) and emitted once a frame as one list, never one signal per point.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from workstation.model import Bar, PartialBar
 from workstation.orders import Fill
+from workstation.plots import PlotPoint
 from workstation.signals.events import SignalChanged, snapshot
 from workstation.trades import TradeChanged
 
@@ -49,6 +53,7 @@ class EngineBridge(QObject):
     # committed OrderUpdate / Fill / TradeChanged / TradeClosed / SignalChanged ... since the
     # last frame, in order
     trading_events = Signal(object)
+    plot_points = Signal(object)  # list of strategies' PlotPoints since the last frame
 
     def __init__(self, engine: Engine, log_buffer: LogBuffer, parent: QObject | None = None
                  ) -> None:
@@ -58,6 +63,7 @@ class EngineBridge(QObject):
         self._closed: list[Bar] = []
         self._partial: PartialBar | None = None
         self._committed: list[object] = []
+        self._plots: list[PlotPoint] = []
         self._fills_seen = 0
         self._fills_committed = 0
         self.frames = 0
@@ -65,6 +71,8 @@ class EngineBridge(QObject):
         engine.bus.subscribe(PartialBar, self._on_partial, "ui.bridge.partial")
         engine.bus.subscribe(Fill, self._count_fill, "ui.bridge.fill_count")
         engine.journal.listeners.append(self._on_committed)
+        self._plot_sink = engine.strategies.services.plots
+        self._plot_sink.sink = self._plots.append  # warm-up points too: the engine starts next
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._on_frame)
@@ -98,7 +106,10 @@ class EngineBridge(QObject):
         self._timer.start()
 
     def stop(self) -> None:
+        """No more frames; plot points are no longer collected (nothing left to draw)."""
         self._timer.stop()
+        self._plot_sink.sink = None
+        self._plots.clear()
 
     def _on_frame(self) -> None:
         self.frames += 1
@@ -111,6 +122,10 @@ class EngineBridge(QObject):
         if self._committed:
             committed, self._committed = self._committed, []
             self.trading_events.emit(committed)
+        if self._plots:
+            points = list(self._plots)
+            self._plots.clear()  # the sink appends to this same list
+            self.plot_points.emit(points)
         if self._log_buffer.records:
             records = []
             while self._log_buffer.records:

@@ -32,6 +32,9 @@ keeps failing, or that does not return, is disabled; the app goes on.
 
 Do not override ``__init__``: set things up in ``on_start``, which runs again
 after a reload or a restart (``self.state`` survives both).
+
+``self.plot("fast SMA", fast.value, bar)`` draws a line on the chart of the bar's symbol
+(see ``Strategy.plot``); without a chart open it does nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from workstation.model import Bar, Direction, Instrument, Signal, Tick
 from workstation.orders import Fill, OrderSide, OrderStatus, OrderUpdate
+from workstation.plots import PRICE_PANE, PlotPoint
 from workstation.portfolio import AccountView, PositionView
 
 if TYPE_CHECKING:
@@ -139,6 +143,7 @@ class Strategy:
         self.symbols = context.symbols  # this instance's instruments and timeframes
         self.timeframes = context.timeframes
         self.log: logging.Logger = context.log
+        self._plots = context.services.plots
 
     @classmethod
     def declared_params(cls) -> dict[str, Param]:
@@ -253,3 +258,17 @@ class Strategy:
         """Hand a trade idea to the signal confirmation engine: it waits for the market to
         confirm it, places a structural stop and asks the trader to approve the setup."""
         return self._ctx.emit_signal(symbol, Direction(direction), bar, price, notes)
+
+    # -- drawing ---------------------------------------------------------------------------
+    def plot(self, name: str, value: float, bar: Bar, *, pane: str = PRICE_PANE,
+             color: str = "") -> None:
+        """Draw ``value`` at ``bar`` as the line ``name`` on the chart of ``bar``'s symbol
+        and timeframe: on the price pane, or with ``pane="osc"`` (any name) in a pane of
+        that name below it, shared by the lines that name it. ``color``: a colour name
+        ("#4fc3f7", "orange"); by default one per line. nan leaves a gap. With no chart
+        open (backtests, optimization, headless runs) it does nothing and costs next to
+        nothing: call it on every bar."""
+        sink = self._plots.sink
+        if sink is not None:
+            sink(PlotPoint(self.instance_id, bar.symbol, bar.timeframe, bar.ts, name,
+                           float(value), pane, color))

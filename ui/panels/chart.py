@@ -32,6 +32,7 @@ from ui import theme
 from ui.fmt import DISPLAY_ZONE
 from ui.panels.chart_indicators import ChartIndicators
 from ui.panels.chart_items import BODY_WIDTH, CandlestickItem, PriceAxis, VolumeItem
+from ui.panels.chart_plots import ChartPlots
 from ui.panels.indicator_panes import PaneStack
 from workstation.model import NS_PER_SECOND, Bar, Instrument, PartialBar
 
@@ -175,6 +176,7 @@ class ChartPanel(QWidget):
         self.panes = PaneStack(self.graphics.ci, self.price_plot, 2, self.volume_plot)
         self.panes.fit()
         self.indicators = ChartIndicators(self.price_plot, self.panes)
+        self.strategy_plots = ChartPlots(self)  # the bridge's plot_points go to its add()
         self.candles = CandlestickItem()
         self.live_candle = CandlestickItem()
         self.volume = VolumeItem()
@@ -423,6 +425,17 @@ class ChartPanel(QWidget):
         if index == len(self._bars) - 1 and ts >= self._bars[-1].end:
             index += 1  # in the bar forming now
         return float(index)
+
+    def bar_positions(self, ts: np.ndarray) -> np.ndarray:
+        """The x of the closed bar opening at each time in ``ts`` (sorted), -1 where no
+        closed bar opens then."""
+        opens = self._opens
+        if not len(opens):
+            return np.full(len(ts), -1, dtype=np.int64)
+        index = np.searchsorted(opens, ts)
+        found = index < len(opens)
+        found[found] = opens[index[found]] == ts[found]
+        return np.where(found, index, -1)
 
     def set_fit_levels(self, levels: list[float]) -> None:
         """Prices kept in view with the bars when near them; fitted now when following."""

@@ -14,7 +14,7 @@ import threading
 import traceback
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from time import perf_counter_ns
@@ -26,6 +26,7 @@ from workstation.clock import Clock
 from workstation.market import MarketState
 from workstation.model import NS_PER_SECOND, Bar, Direction, Instrument, Signal
 from workstation.orders import Bracket, OrderIntent, OrderSide, OrderStatus, OrderType, OrderUpdate
+from workstation.plots import Plots
 from workstation.portfolio import AccountView, Portfolio, PositionView
 from workstation.sessions import exchange_zone
 from workstation.strategies.guard import (
@@ -66,6 +67,7 @@ class Services:
     watchdog: Watchdog
     max_failures: int
     slow_ns: int
+    plots: Plots = field(default_factory=Plots)  # strategies' plot() points: a chart's sink
 
 
 @dataclass(frozen=True, slots=True)
