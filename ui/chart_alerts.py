@@ -44,13 +44,21 @@ class ChartAlerts:
     def describe(self, alert: PriceAlert) -> str:
         return alert.describe(self._instruments[alert.symbol].price_decimals)
 
-    def add(self, price: float) -> PriceAlert:
-        symbol = self.chart.symbol
-        last = self._last(symbol) or self.chart.last_price
+    def add(self, price: float, symbol: str = "") -> PriceAlert:
+        """An alert at ``price`` (on the tick) on ``symbol``, the chart's by default (the
+        watchlist names another)."""
+        symbol = symbol or self.chart.symbol
+        last = self.last(symbol) or (self.chart.last_price if symbol == self.chart.symbol
+                                     else None)
         alert = self.book.add(symbol, self._instruments[symbol].round_price(price), last)
         self._changed()
         self._notify(f"Price alert set: {self.describe(alert)}", False)
         return alert
+
+    def last(self, symbol: str) -> float | None:
+        """The symbol's last trade; None before the first."""
+        last = self._last(symbol)
+        return last if last and last > 0 else None
 
     def remove(self, alert: PriceAlert) -> None:
         if self.book.remove(alert):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFontMetrics, QKeyEvent
@@ -25,8 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from ui import theme
+from ui.dialogs.price_alerts import AlertPriceDialog
 from ui.models.watchlist_model import COLUMNS, WatchlistModel
 from ui.panels.tables import ROW_HEIGHT, show_rows
+
+if TYPE_CHECKING:
+    from ui.chart_alerts import ChartAlerts
 
 WATCH_ROWS = 5  # symbols always in sight, whatever the layout
 
@@ -70,6 +75,12 @@ class WatchlistPanel(QWidget):
         remove = QAction("Remove symbol\tDel", self.table)
         remove.triggered.connect(self.remove_selected)
         self.table.addAction(remove)
+        alert = QAction("Alert at price…", self.table)
+        alert.setObjectName("watchlistAlert")
+        alert.triggered.connect(self.alert_selected)
+        self.table.addAction(alert)
+        self.price_alerts: ChartAlerts | None = None  # the window's, set once it has them
+        self.alert_dialog: AlertPriceDialog | None = None
         self.table.installEventFilter(self)
         self.table.activated.connect(self._on_activated)
         self.table.selectionModel().currentRowChanged.connect(self._on_activated)
@@ -214,6 +225,17 @@ class WatchlistPanel(QWidget):
             self._refill_adder()
             if symbol:
                 self.symbol_removed.emit(symbol)
+
+    def alert_selected(self) -> AlertPriceDialog | None:
+        """Ask for a price for an alert on the selected symbol (the chart's kind of alert)."""
+        current = self.table.currentIndex()
+        symbol = self.model.symbol_at(current.row()) if current.isValid() else None
+        if not symbol or self.price_alerts is None:
+            return None
+        self.alert_dialog = AlertPriceDialog(self.price_alerts,
+                                             self.model.instruments()[symbol], self)
+        self.alert_dialog.open()
+        return self.alert_dialog
 
     def _on_activated(self, index: QModelIndex) -> None:
         symbol = self.model.symbol_at(index.row()) if index.isValid() else None
