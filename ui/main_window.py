@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         self.price_alerts = ChartAlerts(self.chart, self._settings, instruments,
                                         lambda s: engine.market.get(s).last, self.alerts,
                                         self.notify)
+        self.watchlist.price_alerts = self.price_alerts  # its "Alert at price…"
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.risk_dialog: RiskSettingsDialog | None = None
@@ -249,6 +250,7 @@ class MainWindow(QMainWindow):
         bridge.frame.connect(self._on_frame)
         bridge.bars_closed.connect(self.chart.add_closed)
         bridge.partial_bar.connect(self.chart.set_partial)
+        bridge.plot_points.connect(self.chart.strategy_plots.add)
         bridge.log_records.connect(self.log_panel.append)
         bridge.trading_events.connect(self._on_trading_events)
         self.orders.message.connect(self.notify)
