@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 
@@ -18,6 +18,9 @@ class ActionSpec:
     shortcut: str = ""
     tip: str = ""
     checkable: bool = False
+    # the keys work only while the panel that adds the action has the focus (the same
+    # keys may mean something else elsewhere): the window does not add it
+    local: bool = False
 
 
 class ActionRegistry:
@@ -36,6 +39,8 @@ class ActionRegistry:
         action.setToolTip(f"{spec.tip or spec.text} ({spec.shortcut})" if spec.shortcut
                           else spec.tip or spec.text)
         action.setCheckable(spec.checkable)
+        if spec.local:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         (action.toggled if spec.checkable else action.triggered).connect(callback)
         self._actions[spec.id] = action
         self._menus.setdefault(spec.menu, []).append(action)
@@ -53,3 +58,8 @@ class ActionRegistry:
 
     def all(self) -> list[QAction]:
         return list(self._actions.values())
+
+    def window_wide(self) -> list[QAction]:
+        """The actions whose keys work anywhere in the window (not a panel's own)."""
+        local = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        return [a for a in self._actions.values() if a.shortcutContext() != local]

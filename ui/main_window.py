@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSizePolicy,
+    QTabWidget,
     QWidget,
 )
 
@@ -39,11 +40,14 @@ from ui.dialogs.order_ticket import OrderTicketDialog
 from ui.dialogs.price_alerts import PriceAlertsDialog
 from ui.dialogs.risk_settings import RiskSettingsDialog
 from ui.dialogs.shortcuts import ShortcutsDialog
+from ui.ladder_trading import Atm, LadderTrading
 from ui.layouts import LayoutMenu, LayoutStore
+from ui.models.ladder_model import LadderModel
 from ui.models.watchlist_model import WatchlistModel
 from ui.panels.account import AccountPanel
 from ui.panels.chart import DISPLAY_ZONE, ChartPanel
 from ui.panels.chart_indicators import dump_specs, load_specs
+from ui.panels.ladder import LadderPanel
 from ui.panels.lazy import LazyPanel
 from ui.panels.log import LogPanel
 from ui.panels.orders import OrdersPanel
@@ -68,6 +72,7 @@ from workstation.orders import OrderSide, OrderStatus, OrderType, OrderUpdate
 from workstation.risk.events import KillSwitchChanged
 from workstation.signals.lifecycle import SignalRecord
 from workstation.store.accounts import list_accounts
+from workstation.volume_profile import VolumeAtPrice
 
 if TYPE_CHECKING:
     from ui.panels.backtest import BacktestPanel
@@ -75,16 +80,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # 2: trades, orders, account; 3: risk; 4: strategies; 5: signals; 6: backtest; 7: the
-# chart-first layout (older ones are ignored)
-LAYOUT_VERSION = 7
+# chart-first layout; 8: the price ladder (older ones are ignored)
+LAYOUT_VERSION = 8
 NOTICE_MS = 8_000
 TABLES_SHARE = 0.36  # of the window's height for the trades and orders, at least
 REVIEW_TABLES_SHARE = 0.55  # the same in the Review layout
+LADDER_ROOM = 300  # px of the left column under the watchlist: the ladder shows in front
 # View menu order and Alt+N (the tenth is Alt+0): panels keep the numbers they had
 PANELS = (("watchlist", "Watchlist"), ("chart", "Chart"), ("log", "Log"), ("trades", "Trades"),
           ("excursion", "Trade excursion"), ("orders", "Orders"), ("account", "Account"),
           ("risk", "Risk"), ("strategies", "Strategies"), ("signals", "Signals"),
-          ("backtest", "Backtest"))
+          ("backtest", "Backtest"), ("ladder", "Price ladder"))
 _STATE_COLORS = {FeedState.LIVE: UP, FeedState.PAUSED: WARN, FeedState.MARKET_CLOSED: WARN,
                  FeedState.ERROR: DOWN, FeedState.STOPPED: MUTED, FeedState.FINISHED: MUTED}
 
@@ -131,6 +137,14 @@ def scrolling(panel: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setWidget(panel)
     return area
+
+
+def default_atm(engine: Engine) -> Atm:
+    """The ladder's bracket to start with: the settings' default stop ([trading]) and its
+    target in R turned into ticks."""
+    default = engine.settings.trading
+    stop = default.default_stop_ticks
+    return Atm(bool(stop), stop, round(stop * default.default_target_r))
 
 
 def first_size(available: QRect) -> QSize:
@@ -212,6 +226,13 @@ class MainWindow(QMainWindow):
                                         lambda s: engine.market.get(s).last, self.alerts,
                                         self.notify)
         self.watchlist.price_alerts = self.price_alerts  # its "Alert at price…"
+        self.volume_at_price = VolumeAtPrice(engine.bus, instruments)
+        self.ladder = LadderPanel(
+            LadderModel(engine.market, self.volume_at_price, instruments,
+                        engine.broker.positions, lambda: bridge.uncommitted_fills <= 0),
+            LadderTrading(engine, self.next_client_id), self.notify, self._flatten,
+            default_atm(engine), price)
+        self.ladder.load(self._settings)
         self.ticket: OrderTicketDialog | None = None
         self.reset_dialog: ResetKillSwitchDialog | None = None
         self.risk_dialog: RiskSettingsDialog | None = None
@@ -230,6 +251,8 @@ class MainWindow(QMainWindow):
             "signals": self._dock("dock.signals", "Signals", self.signals_panel),
             "log": self._dock("dock.log", "Log", self.log_panel),
             "backtest": self._dock("dock.backtest", "Backtest", self.backtest),
+            # a short dock scrolls the ladder's controls rather than push the window taller
+            "ladder": self._dock("dock.ladder", "Ladder", scrolling(self.ladder)),
         }
         self.backtest.build_with(self.docks["backtest"])
         self.resize(size or first_size(self._available()))
@@ -305,12 +328,15 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(docks["trades"], docks["strategies"])
         self.tabifyDockWidget(docks["strategies"], docks["signals"])
         self.tabifyDockWidget(docks["strategies"], docks["backtest"])
+        self.tabifyDockWidget(docks["account"], docks["ladder"])
+        # the left column's tabs on its side: a laptop has width to spare, not height
+        self.setTabPosition(left, QTabWidget.TabPosition.West)
         for dock in docks.values():
             dock.setFloating(False)
             dock.show()
         docks["orders"].raise_()
         docks["trades"].raise_()
-        docks["account"].raise_()
+        docks["ladder"].raise_()
         self._default_sizes()
 
     def _default_sizes(self) -> None:
@@ -335,6 +361,8 @@ class MainWindow(QMainWindow):
                         min(round(chart * 0.45), 60 + rows * ROW_HEIGHT))
         self.resizeDocks([docks["watchlist"], docks["account"]],
                          [watchlist, chart - watchlist], Qt.Orientation.Vertical)
+        # the ladder in front where it has room for its rows, else the account (a laptop)
+        docks["ladder" if chart - watchlist >= LADDER_ROOM else "account"].raise_()
 
     def _available(self) -> QRect:
         """The usable area (without panels and docks of the desktop) of this window's screen."""
@@ -373,6 +401,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("chart/symbol", self.chart.symbol)
         self._settings.setValue("chart/timeframe", self.chart.timeframe)
         self._settings.setValue("chart/indicators", dump_specs(self.chart.indicators.specs))
+        self.ladder.save(self._settings)
         self._settings.sync()
 
     def reset_layout(self) -> None:
@@ -441,6 +470,7 @@ class MainWindow(QMainWindow):
                        tip="Alerts set on the chart (right-click a price to set one)"),
             self.open_price_alerts)
         self._register_trade_actions()
+        self._register_ladder_actions()
         self._register_signal_actions()
         add(ActionSpec("backtest_new", "&New backtest…", "&Backtest", "Ctrl+Shift+T",
                        "Test a strategy on history: its parameters, the data, fills and "
@@ -492,6 +522,22 @@ class MainWindow(QMainWindow):
         self.risk_panel.add_action_button(settings).setObjectName("riskSettingsButton")
         self._update_kill_actions()
 
+    def _register_ladder_actions(self) -> None:
+        """Keys that work while the ladder has the focus (there F flattens, elsewhere it
+        follows the chart); from the menu they act on the ladder's symbol."""
+        add = self.actions.add
+        ladder = self.ladder
+        self.ladder.use_actions([
+            add(ActionSpec("ladder_centre", "&Centre", "&Ladder", "C",
+                           "Centre the ladder on the last trade", local=True),
+                ladder.centre),
+            add(ActionSpec("ladder_flatten", "&Flatten", "&Ladder", "F",
+                           "Cancel the ladder symbol's orders and close its position",
+                           local=True), ladder.flatten),
+            add(ActionSpec("ladder_cancel_all", "Cancel &all", "&Ladder", "X",
+                           "Cancel every working order of the ladder's symbol", local=True),
+                ladder.cancel_all)])
+
     def _register_signal_actions(self) -> None:
         add = self.actions.add
         panel = self.signals_panel
@@ -528,7 +574,7 @@ class MainWindow(QMainWindow):
                 menu.addAction(action)
             if title == "&View":
                 menu.addMenu(self.layouts_menu)
-        for action in self.actions.all():
+        for action in self.actions.window_wide():
             self.addAction(action)  # hotkeys work even while the menu bar is hidden
 
     def open_indicators(self) -> IndicatorsDialog:
@@ -559,7 +605,8 @@ class MainWindow(QMainWindow):
                   "account": self.account.positions_table, "log": self.log_panel.text,
                   "risk": self.risk_panel.rules_table,
                   "strategies": self.strategies_panel.table,
-                  "signals": self.signals_panel.table}.get(dock_id)
+                  "signals": self.signals_panel.table,
+                  "ladder": self.ladder.table}.get(dock_id)
         if dock_id == "backtest":
             target = self.backtest_panel().runs_table
         assert target is not None
@@ -745,19 +792,20 @@ class MainWindow(QMainWindow):
         self.actions["kill_switch"].setEnabled(not active)
         self.actions["reset_kill_switch"].setEnabled(active)
 
-    def _flatten(self, symbol: str | None) -> None:
+    def _flatten(self, symbol: str | None) -> tuple[str, bool]:
+        """Told in the status bar; returns what was said and whether it is an error."""
         what = symbol or "all"
         try:
             updates = self.engine.router.flatten(symbol)
         except BrokerError as exc:
-            self.notify(f"Flatten {what} failed: {exc}", True)
-            return
-        rejected = [u for u in updates if u.status is OrderStatus.REJECTED]
-        if rejected:
-            self.notify(f"Flatten {what}: " + "; ".join(u.reason for u in rejected), True)
+            said = f"Flatten {what} failed: {exc}", True
         else:
-            self.notify(f"Flatten {what}: working orders canceled, "
-                        f"{len(updates)} closing order(s) sent")
+            rejected = [u for u in updates if u.status is OrderStatus.REJECTED]
+            said = (f"Flatten {what}: " + "; ".join(u.reason for u in rejected), True) \
+                if rejected else (f"Flatten {what}: working orders canceled, "
+                                  f"{len(updates)} closing order(s) sent", False)
+        self.notify(*said)
+        return said
 
     def _on_submitted(self, update: OrderUpdate) -> None:
         self.notify(f"Sent {update.intent.describe()} ({update.client_order_id}): "
@@ -769,6 +817,7 @@ class MainWindow(QMainWindow):
         self.risk_panel.apply(events)
         self.signals_panel.apply(events)
         self.chart_trading.apply(events)
+        self.ladder.model.apply(events)
         for event in events:
             if isinstance(event, KillSwitchChanged) and event.active and event.automatic:
                 what = "KILL SWITCH ON" if event.scope == "all" else f"{event.scope} paused"
@@ -857,6 +906,7 @@ class MainWindow(QMainWindow):
         bars.watch_partial(symbol, timeframe, True)
         self.chart.show_series(symbol, timeframe, bars.history(symbol, timeframe),
                                bars.partial(symbol, timeframe))
+        self.ladder.set_symbol(symbol)
 
     # -- status bar ---------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -933,6 +983,7 @@ class MainWindow(QMainWindow):
         self.trades.refresh()
         self.account.refresh()
         self.chart_trading.refresh()
+        self.ladder.refresh()
         self.price_alerts.check()
         self._refresh_risk()
         if self.ticket is not None and self.ticket.isVisible():
