@@ -109,6 +109,24 @@ def test_stored_bars_are_read_as_they_are_or_built_from_stored_minutes(tmp_path)
     assert stored.close.tolist() == [1.5]  # the stored 5m bar itself
 
 
+def test_a_futures_file_is_kept_to_trading_days_whose_session_opens_the_evening_before(
+        tmp_path):
+    """NQ's trading day of 3 November opens at 17:00 Chicago on the 2nd (23:00 UTC): a bar
+    then belongs to the 3rd, one at 14:00 Chicago on the 2nd (20:00 UTC) to the 2nd, and
+    one at 17:00 Chicago on the 3rd to the 4th, as with simulated and stored bars."""
+    path = tmp_path / "nq.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n"
+                    "2026-11-02T20:00:00Z,21000,21001,20999,21000.25,5\n"
+                    "2026-11-02T23:00:00Z,21001,21002,21000,21001.25,6\n"
+                    "2026-11-03T20:00:00Z,21002,21003,21001,21002.25,7\n"
+                    "2026-11-03T23:00:00Z,21003,21004,21002,21003.25,8\n", encoding="utf-8")
+
+    bars = file_bars(path, NQ, "1m", date(2026, 11, 3), date(2026, 11, 3))
+
+    assert bars.ts.tolist() == [utc(2026, 11, 2, 23, 0), utc(2026, 11, 3, 20, 0)]
+    assert bars.close.tolist() == [21001.25, 21002.25]
+
+
 def test_a_bar_file_is_validated_and_kept_to_the_range(tmp_path):
     path = tmp_path / "aapl.csv"
     path.write_text("timestamp,open,high,low,close,volume\n"

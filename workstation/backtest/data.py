@@ -212,7 +212,7 @@ def store_bars(store: Store, instrument: Instrument, timeframe: str, first: date
 def file_bars(path: Path, instrument: Instrument, timeframe: str, first: date | None,
               last: date | None, *, tz: str | None = None) -> BarData:
     """Bars from a CSV or Parquet file, validated by the importer (what is wrong and on which
-    line), kept to the range when one is given."""
+    line), kept to the range's trading sessions when one is given."""
     from workstation.importer import read_market_file
 
     data = read_market_file(path, {instrument.symbol: instrument}, symbol=instrument.symbol,
@@ -230,9 +230,14 @@ def file_bars(path: Path, instrument: Instrument, timeframe: str, first: date | 
                                                               "volume")),
                    frame["trades"].to_numpy(dtype=np.int64), np.zeros(len(ts), dtype=np.int64))
     if first is not None and last is not None:
-        start = _ns(datetime.combine(first, time(0), NEW_YORK))
-        stop = _ns(datetime.combine(last + timedelta(days=1), time(0), NEW_YORK))
-        bars = _select(bars, (bars.ts >= start) & (bars.ts < stop))
+        # trading days, as for simulated and stored bars: a futures day opens the evening
+        # before its date
+        sessions = sessions_between(instrument.schedule, first, last)
+        if sessions:
+            start, stop = sessions[0].open_ns, sessions[-1].close_ns
+            bars = _select(bars, (bars.ts >= start) & (bars.ts < stop))
+        else:
+            bars = _select(bars, bars.ts < 0)
     if not len(bars):
         raise DataProblem(f"{path.name} has no {instrument.symbol} bars"
                           + (f" between {first} and {last}" if first else ""))

@@ -32,6 +32,7 @@ from workstation.backtest.data import (
 )
 from workstation.backtest.feed import BarFeed, Progress
 from workstation.backtest.run import MAX_CURVE_POINTS, BacktestRun, BacktestSettings
+from workstation.backtest.trade_bars import provenance
 from workstation.config import DATABASE_FILE, FillModel, Settings
 from workstation.engine import Engine
 from workstation.feeds.replay import ReplayFeed, ticks_from_store
@@ -287,7 +288,9 @@ class Backtest:
             extra={"open_trades": open_trades, "orders": engine.broker.order_count(),
                    "fills": [[f.ts, f.order_id, f.side.value, f.qty, f.price, f.commission]
                              for f in engine.fills],
-                   "final_equity": float(equity[-1]) if len(equity) else starting})
+                   "final_equity": float(equity[-1]) if len(equity) else starting,
+                   **({} if self.spec.ticks else {"data": provenance(
+                       self.spec.first, self.spec.last, self.spec.source, self.series)})})
 
 
 def _source_name(spec: BacktestSpec) -> str:
