@@ -221,9 +221,10 @@ def test_an_rsi_pane_added_survives_a_restart_and_removing_it_gives_the_price_it
     qtbot.waitUntil(lambda: second.chart.price_plot.height() == alone)
 
 
-def test_panes_share_at_most_a_third_of_a_short_chart_and_keep_their_height_on_a_tall_one():
+def test_panes_share_at_most_30_percent_of_a_short_chart_and_keep_their_height_on_a_tall_one():
     from ui.panels.indicator_panes import MIN_PANE_HEIGHT, PANE_HEIGHT, pane_height
 
     assert pane_height(300, 2) == 45.0  # a laptop's chart: 0.3 * 300 / 2
+    assert pane_height(300, 1) == 60.0  # one pane: at most a fifth
     assert pane_height(800, 2) == PANE_HEIGHT
     assert pane_height(200, 4) == MIN_PANE_HEIGHT

@@ -4,6 +4,7 @@ drawn at their bars, on the price pane or in a pane of their own below it."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -96,7 +97,8 @@ class ChartPlots:
         for name, pane in self.panes.items():
             mine = [key for key, line in lines.items() if line.pane == name]
             pane.set_lines([self.items[key].getData() for key in mine])
-            pane.set_label(f"{name}: {' · '.join(key[1] for key in mine)}")
+            text = f"{name}: {' · '.join(key[1] for key in mine)}"
+            pane.set_label(html.escape(text))  # a label is rich text: a plugin's "<" shows
 
     def _item(self, line: Line) -> pg.PlotDataItem:
         item = pg.PlotDataItem(pen=pg.mkPen(QColor(line.color), width=1), connect="finite")

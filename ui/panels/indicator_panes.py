@@ -16,6 +16,7 @@ from ui import theme
 PANE_HEIGHT = 96  # px: a pane's height where the chart has room
 MIN_PANE_HEIGHT = 44  # px: the least that still reads as a line with its scale
 PANES_SHARE = 0.3  # the most of the chart's height the panes take together
+PANE_SHARE = 0.2  # the most of it one pane takes
 VOLUME_HEIGHT = 140  # px: the volume pane's most
 VOLUME_SHARE = 0.12  # of the chart's height, while panes are open
 MIN_VOLUME_HEIGHT = 32  # px
@@ -87,7 +88,8 @@ def pane_height(space: float, count: int) -> float:
     stays dominant on a laptop's short chart, however many are open."""
     if count <= 0:
         return PANE_HEIGHT
-    return max(MIN_PANE_HEIGHT, min(PANE_HEIGHT, space * PANES_SHARE / count))
+    return max(MIN_PANE_HEIGHT,
+               min(PANE_HEIGHT, space * PANES_SHARE / count, space * PANE_SHARE))
 
 
 class PaneStack:
