@@ -1,6 +1,7 @@
-"""A backtest run by the ``bracket backtest`` command in a child process (QProcess), so the
-GUI stays responsive and Cancel can simply kill it: the command stores a run only when it
-completes (one transaction), so a killed run leaves nothing behind.
+"""A backtest (and an optimisation, walk-forward or challenge) run by the ``bracket`` command
+in a child process (QProcess), so the GUI stays responsive and Cancel can simply kill it:
+the command stores its result only when it completes (one transaction), so a killed run
+leaves nothing behind.
 
 The command's contract: with ``--progress json`` stdout carries one JSON object per line,
 ``{"progress": {"bars": n, "total": N, "eta_s": x}}`` repeatedly, then
@@ -82,23 +83,28 @@ class BacktestRequest:
         return [*args, "--progress", "json"]
 
 
-class BacktestProcess(QObject):
-    """One backtest command at a time. Signals: ``progress(bars, total, eta_s)``,
-    ``finished(run_id, summary)``, ``failed(message)``, ``canceled()``."""
+class CommandProcess(QObject):
+    """One ``bracket`` command at a time in a child process, reading its ``--progress json``
+    lines. Signals: ``line(dict)`` for every JSON object it prints, ``completed(dict)``
+    with the last object holding ``result_key`` when the command exits 0, ``failed(message)``
+    and ``canceled()``. ``what`` names the work in messages ("backtest", "optimisation")."""
 
-    progress = Signal(int, int, float)
-    finished = Signal(int, str)
+    line = Signal(object)
+    completed = Signal(object)
     failed = Signal(str)
     canceled = Signal()
 
-    def __init__(self, command: list[str] | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, result_key: str, what: str, command: list[str] | None = None,
+                 parent: QObject | None = None) -> None:
         """``command``: the program and its first arguments (default: this Bracket's)."""
         super().__init__(parent)
+        self.result_key = result_key
+        self.what = what
         self._command = command if command is not None else bracket_command()
         self._process: QProcess | None = None
         self._stdout = b""
         self._stderr = b""
-        self._result: tuple[int, str] | None = None
+        self._result: dict[str, Any] | None = None
         self._canceling = False
 
     @property
@@ -107,7 +113,7 @@ class BacktestProcess(QObject):
 
     def start(self, arguments: list[str]) -> None:
         if self._process is not None:
-            raise RuntimeError("a backtest is already running")
+            raise RuntimeError(f"a {self.what} is already running")
         self._stdout = self._stderr = b""
         self._result = None
         self._canceling = False
@@ -153,17 +159,14 @@ class BacktestProcess(QObject):
             return  # not ours (a stray print): the contract lines are JSON
         if not isinstance(message, dict):
             return
-        progress = message.get("progress")
-        if isinstance(progress, dict):
-            self.progress.emit(int(progress.get("bars") or 0), int(progress.get("total") or 0),
-                               float(progress.get("eta_s") or 0.0))
-        elif "run_id" in message:
-            self._result = (int(message["run_id"]), str(message.get("summary", "")))
+        if self.result_key in message:
+            self._result = message
+        self.line.emit(message)
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error is QProcess.ProcessError.FailedToStart:
             self._done()
-            self.failed.emit(f"The backtest could not start ({self._command[0]}): "
+            self.failed.emit(f"The {self.what} could not start ({self._command[0]}): "
                              "check the installation")
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
@@ -177,7 +180,7 @@ class BacktestProcess(QObject):
         if self._canceling:
             self.canceled.emit()
         elif status is QProcess.ExitStatus.NormalExit and code == 0 and self._result:
-            self.finished.emit(*self._result)
+            self.completed.emit(self._result)
         else:
             self.failed.emit(self._failure(code, status))
 
@@ -189,14 +192,34 @@ class BacktestProcess(QObject):
         if status is QProcess.ExitStatus.NormalExit and code == BAD_ARGUMENTS and said:
             return said
         if status is QProcess.ExitStatus.NormalExit and code == 0:
-            return "The backtest ended without a result"
+            return f"The {self.what} ended without a result"
         how = "crashed" if status is QProcess.ExitStatus.CrashExit else f"exit code {code}"
-        return f"The backtest failed ({how})" + (f": {said}" if said else "")
+        return f"The {self.what} failed ({how})" + (f": {said}" if said else "")
 
     def _done(self) -> None:
         process, self._process = self._process, None
         if process is not None:
             process.deleteLater()
+
+
+class BacktestProcess(CommandProcess):
+    """``bracket backtest``. Signals (besides CommandProcess's): ``progress(bars, total,
+    eta_s)``, ``finished(run_id, summary)``."""
+
+    progress = Signal(int, int, float)
+    finished = Signal(int, str)
+
+    def __init__(self, command: list[str] | None = None, parent: QObject | None = None) -> None:
+        super().__init__("run_id", "backtest", command, parent)
+        self.line.connect(self._on_line)
+        self.completed.connect(lambda m: self.finished.emit(int(m["run_id"]),
+                                                            str(m.get("summary", ""))))
+
+    def _on_line(self, message: dict[str, Any]) -> None:
+        progress = message.get("progress")
+        if isinstance(progress, dict):
+            self.progress.emit(int(progress.get("bars") or 0), int(progress.get("total") or 0),
+                               float(progress.get("eta_s") or 0.0))
 
 
 def eta_text(seconds: float) -> str:
@@ -206,30 +229,31 @@ def eta_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class BacktestProgress(QWidget):
-    """A running backtest: bars processed of the total, its ETA, and Cancel."""
+class RunProgress(QWidget):
+    """A running command: a bar of work done of the total, a line of text, and Cancel
+    (which kills the child: it stores nothing)."""
 
-    def __init__(self, process: BacktestProcess, parent: QWidget | None = None) -> None:
+    def __init__(self, process: CommandProcess, name: str, parent: QWidget | None = None
+                 ) -> None:
         super().__init__(parent)
-        self.setObjectName("backtestProgress")
+        self.setObjectName(f"{name}Progress")
         self._process = process
         self.bar = QProgressBar(self)
-        self.bar.setObjectName("backtestProgressBar")
+        self.bar.setObjectName(f"{name}ProgressBar")
         self.bar.setTextVisible(False)
         self.bar.setMaximumHeight(14)
         self.label = QLabel("Starting…", self)
-        self.label.setObjectName("backtestProgressText")
+        self.label.setObjectName(f"{name}ProgressText")
         self.label.setFont(theme.MONO)
         self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setObjectName("backtestCancel")
-        self.cancel_button.setToolTip("Stop the backtest: nothing of it is stored")
+        self.cancel_button.setObjectName(f"{name}Cancel")
+        self.cancel_button.setToolTip(f"Stop the {process.what}: nothing of it is stored")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.bar, 1)
         layout.addWidget(self.label)
         layout.addWidget(self.cancel_button)
         self.cancel_button.clicked.connect(process.cancel)
-        process.progress.connect(self.show_progress)
         self.hide()
 
     def begin(self, what: str) -> None:
@@ -237,10 +261,22 @@ class BacktestProgress(QWidget):
         self.label.setText(f"Starting {what}…")
         self.show()
 
-    def show_progress(self, bars: int, total: int, eta_s: float) -> None:
+    def show_done(self, done: int, total: int, text: str) -> None:
         if total > 0:
             self.bar.setRange(0, total)
-            self.bar.setValue(min(bars, total))
-            self.label.setText(f"{bars:,} / {total:,} bars · ETA {eta_text(eta_s)}")
+            self.bar.setValue(min(done, total))
+        self.label.setText(text)
+
+
+class BacktestProgress(RunProgress):
+    """A running backtest: bars processed of the total, its ETA, and Cancel."""
+
+    def __init__(self, process: BacktestProcess, parent: QWidget | None = None) -> None:
+        super().__init__(process, "backtest", parent)
+        process.progress.connect(self.show_progress)
+
+    def show_progress(self, bars: int, total: int, eta_s: float) -> None:
+        if total > 0:
+            self.show_done(bars, total, f"{bars:,} / {total:,} bars · ETA {eta_text(eta_s)}")
         else:
             self.label.setText(f"{bars:,} bars")

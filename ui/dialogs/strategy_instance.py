@@ -1,6 +1,8 @@
 """Add a strategy instance: which strategy, under which id, on which instruments and
 timeframes. Settings are validated here (as the host will) so a mistake is shown
-beside the fields; parameters start at their defaults and are edited in the panel.
+beside the fields; parameters start at their defaults and are edited in the panel, unless
+the dialog is opened ``prefill``ed (the Backtest dock's "Use for a strategy instance":
+an optimisation's chosen parameters, shown and kept).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class StrategyInstanceDialog(QDialog):
     def __init__(self, strategies: dict[str, StrategyClass], instruments: list[str],
                  taken: Container[str],
                  validate: Callable[[InstanceSettings], InstanceSettings],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *,
+                 prefill: InstanceSettings | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("strategyInstanceDialog")
         self.setWindowTitle("Add strategy instance")
@@ -57,6 +60,7 @@ class StrategyInstanceDialog(QDialog):
         self._taken = taken
         self._validate = validate
         self._id_edited = False
+        self._prefill = prefill
         self.settings: InstanceSettings | None = None
         self.strategy = QComboBox(self)
         self.strategy.setObjectName("instanceStrategy")
@@ -84,6 +88,10 @@ class StrategyInstanceDialog(QDialog):
         self.timeframes.setObjectName("instanceTimeframes")
         self.timeframes.setToolTip("Comma-separated, e.g. 1m, 5m (also 1h, 1d, 500t ticks, "
                                    "1000v volume)")
+        self.params = QLabel(self)
+        self.params.setObjectName("instanceParams")
+        self.params.setWordWrap(True)
+        self.params.setToolTip("The parameters it starts with (edit them later in the panel)")
         self.start = QCheckBox("Start it now", self)
         self.start.setChecked(True)
         self.error = QLabel(self)
@@ -97,6 +105,8 @@ class StrategyInstanceDialog(QDialog):
         form.addRow("&Instance id", self.instance_id)
         form.addRow("S&ymbols", self.symbols)
         form.addRow("&Timeframes", self.timeframes)
+        if prefill is not None:
+            form.addRow("Parameters", self.params)
         form.addRow("", self.start)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel, self)
@@ -109,6 +119,8 @@ class StrategyInstanceDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.instance_id.textEdited.connect(self._edited)
         self.strategy.currentIndexChanged.connect(self._strategy_changed)
+        if prefill is not None and self.strategy.findData(prefill.strategy) >= 0:
+            self.strategy.setCurrentIndex(self.strategy.findData(prefill.strategy))
         self._strategy_changed()
 
     def _edited(self, _text: str) -> None:
@@ -130,6 +142,22 @@ class StrategyInstanceDialog(QDialog):
             item.setCheckState(Qt.CheckState.Checked if item.text() in cls.symbols
                                else Qt.CheckState.Unchecked)
         self.timeframes.setText(", ".join(cls.timeframes))
+        prefill = self._prefill
+        if prefill is not None and prefill.strategy == name:
+            for row in range(self.symbols.count()):
+                item = self.symbols.item(row)
+                item.setCheckState(Qt.CheckState.Checked if item.text() in prefill.symbols
+                                   else Qt.CheckState.Unchecked)
+            self.timeframes.setText(", ".join(prefill.timeframes))
+        self.params.setText(", ".join(f"{k}={v}" for k, v in self._params().items())
+                            or "defaults")
+
+    def _params(self) -> dict[str, object]:
+        """The prefilled parameters when the prefilled strategy is chosen (else defaults)."""
+        prefill = self._prefill
+        if prefill is None or prefill.strategy != self.strategy.currentData():
+            return {}
+        return dict(prefill.params)
 
     def chosen_symbols(self) -> list[str]:
         return [self.symbols.item(r).text() for r in range(self.symbols.count())
@@ -150,7 +178,7 @@ class StrategyInstanceDialog(QDialog):
         try:
             settings = InstanceSettings.from_dict({
                 "instance_id": instance_id, "strategy": name, "symbols": tuple(symbols),
-                "timeframes": tuple(timeframes)})
+                "timeframes": tuple(timeframes), "params": self._params()})
         except InstanceError as exc:
             raise InstanceError(_plain(str(exc))) from None
         return self._validate(settings)

@@ -1,7 +1,8 @@
 """The Backtest dock: the stored runs (newest first, read from SQLite so they survive a
 restart), the selected run's figures, equity and drawdown, trades, excursions, R multiples
 and monthly returns, two runs compared side by side, exports, and the running backtest's
-progress with its Cancel.
+progress with its Cancel; then the Optimize, Walk-forward and Challenge tabs
+(``ui.panels.optimize``, ``walkforward``, ``challenge``), each with its stored runs.
 
 Store reads go through ``read`` (the store writer's thread in the app), never on the GUI
 thread; a backtest runs as a ``bracket backtest`` child process (``BacktestProcess``).
@@ -19,7 +20,14 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import shiboken6
-from PySide6.QtCore import QItemSelection, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QItemSelection,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,7 +56,10 @@ from ui.models.backtest_runs_model import (
 )
 from ui.models.backtest_trades_model import BacktestTradesModel
 from ui.panels.backtest_charts import EquityChart, ExcursionScatter, RHistogram, TradeChartWindow
+from ui.panels.challenge import ChallengeTab
+from ui.panels.optimize import OptimizeTab
 from ui.panels.tables import fit_columns, make_table
+from ui.panels.walkforward import WalkForwardTab
 from ui.panels.widgets import show_status
 from workstation.backtest import report
 from workstation.backtest.metrics import METRICS, format_metric, monthly_returns
@@ -111,6 +122,7 @@ class BacktestPanel(QWidget):
         self._strategies = strategies
         self._instruments = instruments
         self._timeframes = timeframes
+        self._command = command
         self._tasks: set[asyncio.Future[Any]] = set()
         self.run: BacktestRun | None = None
         self.shown_run_id: int | None = None
@@ -122,6 +134,9 @@ class BacktestPanel(QWidget):
         self.process.finished.connect(self._on_finished)
         self.process.failed.connect(self._on_failed)
         self.process.canceled.connect(self._on_canceled)
+        app = QCoreApplication.instance()
+        if app is not None:  # a closing app leaves no command running behind it
+            app.aboutToQuit.connect(self.stop_all)
 
     # -- building ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -191,6 +206,7 @@ class BacktestPanel(QWidget):
         self.tabs.addTab(self.monthly_table, "Monthly")
         self.compare_page = self._compare_page()
         self.tabs.addTab(self.compare_page, "Compare")
+        self._search_tabs()
         self.tabs.setCurrentWidget(self.summary_page)
         header = QHBoxLayout()
         header.setContentsMargins(4, 2, 4, 0)
@@ -268,6 +284,32 @@ class BacktestPanel(QWidget):
         splitter.setChildrenCollapsible(False)
         return splitter
 
+    def _search_tabs(self) -> None:
+        """Optimize, Walk-forward and Challenge: each runs its command as a child process
+        and lists its stored runs."""
+        common = (self._store, self._read, self._home)
+        self.optimize_tab = OptimizeTab(*common, self._strategies, list(self._instruments),
+                                        self._timeframes, command=self._command, parent=self)
+        self.walkforward_tab = WalkForwardTab(*common, self._strategies,
+                                              list(self._instruments), self._timeframes,
+                                              command=self._command, parent=self)
+        self.challenge_tab = ChallengeTab(*common, command=self._command, parent=self)
+        self.tabs.addTab(self.optimize_tab, "Optimize")
+        self.tabs.addTab(self.walkforward_tab, "Walk-forward")
+        self.tabs.addTab(self.challenge_tab, "Challenge")
+        for tab in (self.optimize_tab, self.walkforward_tab, self.challenge_tab):
+            tab.message.connect(self.message)
+        self.optimize_tab.backtest_requested.connect(self.start)
+
+    def child_processes(self) -> list[Any]:
+        """Every command this dock may be running (all are killed when the app closes)."""
+        return [self.process, self.optimize_tab.process, self.walkforward_tab.process,
+                self.challenge_tab.process]
+
+    def stop_all(self) -> None:
+        for process in self.child_processes():
+            process.wait_stopped()
+
     def _trades_page(self) -> QWidget:
         return self.trades_table
 
@@ -304,6 +346,10 @@ class BacktestPanel(QWidget):
     async def _refresh(self, select: int | None) -> None:
         store = self._store
         if store is None:
+            return
+        await asyncio.gather(self.optimize_tab.refresh(), self.walkforward_tab.refresh(),
+                             self.challenge_tab.refresh())
+        if not shiboken6.isValid(self):
             return
         try:
             runs = await self._read(lambda: list_runs(store))

@@ -38,7 +38,7 @@ from ui.panels.tables import fit_columns, make_table
 from ui.panels.widgets import action_button, caption, show_status
 from workstation.strategies.context import StrategyContext
 from workstation.strategies.host import OnStop, StrategyHost
-from workstation.strategies.instances import InstanceStatus
+from workstation.strategies.instances import InstanceSettings, InstanceStatus
 from workstation.strategies.template import new_strategy_file
 
 log = logging.getLogger(__name__)
@@ -375,8 +375,10 @@ class StrategiesPanel(QWidget):
         if self._file is not None:
             self.open_url(QUrl.fromLocalFile(str(self._file)))
 
-    def add_instance(self) -> StrategyInstanceDialog | None:
-        """The Add dialog; the instance is added (and started) when it is accepted."""
+    def add_instance(self, *, prefill: InstanceSettings | None = None
+                     ) -> StrategyInstanceDialog | None:
+        """The Add dialog (``prefill``: a strategy, symbols, timeframes and parameters to
+        start from); the instance is added (and started) when it is accepted."""
         host = self.host
         if not host.catalog.strategies:
             self.show_message("No strategy is loaded: New strategy from template… makes one",
@@ -385,7 +387,7 @@ class StrategiesPanel(QWidget):
         if self.dialog is not None:
             self.dialog.deleteLater()
         dialog = StrategyInstanceDialog(host.catalog.strategies, self._instruments,
-                                        host.contexts, host.validate, self)
+                                        host.contexts, host.validate, self, prefill=prefill)
         dialog.accepted.connect(lambda: self._add(dialog))
         self.dialog = dialog
         dialog.open()
