@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
             dock.show()
         docks["orders"].raise_()
         docks["trades"].raise_()
-        docks["ladder"].raise_()
+        docks["account"].raise_()
         self._default_sizes()
 
     def _default_sizes(self) -> None:

@@ -146,7 +146,7 @@ def test_view_menu_toggles_every_dock_shows_its_alt_key_and_offers_layouts(works
     assert texts == ["Watchlist\tAlt+1", "Chart\tAlt+2", "Log\tAlt+3", "Trades\tAlt+4",
                      "Trade excursion\tAlt+5", "Orders\tAlt+6", "Account\tAlt+7",
                      "Risk\tAlt+8", "Strategies\tAlt+9", "Signals\tAlt+0", "Backtest",
-                     "&Reset layout", "&Layouts"]
+                     "Price ladder", "&Reset layout", "&Layouts"]
     assert window.actions["focus_orders"].shortcut().toString() == "Alt+6"
     window.docks["log"].toggleViewAction().trigger()
     assert window.docks["log"].isHidden()

@@ -39,6 +39,7 @@ TIPS = {"Buy": "Your working buy orders at this price (click to cancel)",
 HALF = 100  # rows above and below the price the range is centred on
 ROWS = 2 * HALF + 1
 EDGE = 10  # the range moves when the last trade comes this close to either end
+QUARTER = ROWS // 4  # ... and puts it this many rows in from that end
 MANY = 40  # more changed rows than this: one dataChanged for the whole table
 Index = QModelIndex | QPersistentModelIndex
 SHARE_ROLE = Qt.ItemDataRole.UserRole + 1  # a volume over the range's largest (its bar)
@@ -162,6 +163,9 @@ class LadderModel(QAbstractTableModel):
         row, column = index.row(), index.column()
         tick = self.top - row
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == VOLUME:  # as counted at the last frame
+                volume = self._shown_volume[row]
+                return fmt.qty(volume, self.inst.size_decimals) if volume else ""
             return self._text(tick, column)
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._background(tick, column)
@@ -175,8 +179,8 @@ class LadderModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tip(row, tick, column)
         if role == SHARE_ROLE and column == VOLUME:
-            volume = self._volume.at(self.symbol, tick)
-            return volume / self.most_volume if self.most_volume > 0 else 0.0
+            most = self.most_volume
+            return self._shown_volume[row] / most if most > 0 else 0.0
         return None
 
     def _text(self, tick: int, column: int) -> str:
@@ -188,12 +192,9 @@ class LadderModel(QAbstractTableModel):
             return fmt.qty(self._sizes[0], sizes) if tick == self._bid else ""
         if column == ASK:
             return fmt.qty(self._sizes[1], sizes) if tick == self._ask else ""
-        if column in (BUY, SELL):
-            side = OrderSide.BUY if column == BUY else OrderSide.SELL
-            qty = self._qty.get((side, tick))
-            return fmt.qty(qty, sizes) if qty else ""
-        volume = self._volume.at(self.symbol, tick)
-        return fmt.qty(volume, sizes) if volume else ""
+        side = OrderSide.BUY if column == BUY else OrderSide.SELL
+        qty = self._qty.get((side, tick))
+        return fmt.qty(qty, sizes) if qty else ""
 
     def _background(self, tick: int, column: int) -> QColor | None:
         if column == BUY and (OrderSide.BUY, tick) in self._qty:
@@ -313,11 +314,14 @@ class LadderModel(QAbstractTableModel):
             return Moved.NONE
         if not self.anchored:
             self.anchored, self.top = True, centre + HALF
+            self._shown_volume = [0.0] * ROWS
             return Moved.ANCHORED
         row = self.top - centre
         if EDGE <= row < ROWS - EDGE:
             return Moved.NONE
-        top = centre + HALF
+        # the last trade a quarter in from the end it crossed: the range moves as little
+        # as it can, so the rows in view can stay where they are
+        top = centre + (QUARTER if row < EDGE else ROWS - 1 - QUARTER)
         self.shift, self.top = top - self.top, top
         self._shown_volume = [0.0] * ROWS
         return Moved.SHIFTED
