@@ -94,6 +94,7 @@ def test_the_trades_csv_has_a_row_per_trade_with_its_net_result(two_runs):
     (["--strategy", "SMA crossover@NQ", *DAYS, "--data", "store"], "no store"),
     (["--strategy", "SMA crossover@NQ", *DAYS, "--data", "nowhere.csv"], "nowhere.csv"),
     (["--strategy", "SMA crossover@ZZZ", *DAYS], "ZZZ"),
+    (["--strategy", "SMA crossover@NQ", *DAYS, "--break-even-r", "-1"], "--break-even-r -1"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_code_2(tmp_path, args, message):
     result = bracket("backtest", "--home", str(tmp_path / "home"), "--progress", "none",

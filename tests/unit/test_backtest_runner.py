@@ -97,3 +97,45 @@ def test_a_downsampled_curve_keeps_every_low_and_high_and_both_ends():
     assert len(kept) <= 10
     assert kept_ts[0] == 0 and kept_ts[-1] == 999
     assert 40.0 in kept and 180.0 in kept
+
+
+BREAK_EVEN_PLUGIN = textwrap.dedent('''
+    from workstation.strategy import Strategy
+
+
+    class LongOnce(Strategy):
+        name = "Long once"
+        symbols = ("NQ",)
+
+        def on_bar(self, bar):
+            if not self.state.get("done"):
+                self.state["done"] = True
+                self.buy("NQ", 1, stop_loss=bar.close - 10)
+''')
+
+# NQ 1m bars in the session of 3 November: the entry fills at bar 1's open (21,000), R is
+# 10 points; bar 1 reaches 21,012 (+1.2R); bar 2 falls from 21,011 to 20,985.
+BREAK_EVEN_BARS = ("timestamp,open,high,low,close,volume\n"
+                   "2026-11-03T14:30:00Z,21000,21000,21000,21000,5\n"
+                   "2026-11-03T14:31:00Z,21000,21012,21000,21011,5\n"
+                   "2026-11-03T14:32:00Z,21011,21011,20985,20986,5\n"
+                   "2026-11-03T14:33:00Z,20986,20987,20985,20986,5\n")
+
+
+@pytest.mark.parametrize(("break_even_r", "exit_price", "kept_value"),
+                         [(1.0, 21_000.00, 1.0), (0.0, 20_990.00, 0.0), (None, 21_000.00, 1.0)])
+def test_break_even_moves_the_stop_to_the_entry_at_its_r_and_the_run_records_it(
+        tmp_path, break_even_r, exit_price, kept_value):
+    """At 1R (the paper account's default, used when none is given) the stop is at the
+    entry when bar 2 falls: out at 21,000; with 0 (never) the stop stays at 20,990."""
+    (tmp_path / "long_once.py").write_text(BREAK_EVEN_PLUGIN, encoding="utf-8")
+    (tmp_path / "nq.csv").write_text(BREAK_EVEN_BARS, encoding="utf-8")
+    spec = BacktestSpec(InstanceSettings(instance_id="b", strategy="Long once",
+                                         symbols=("NQ",)), "1m", FIRST, date(2026, 11, 3),
+                        str(tmp_path / "nq.csv"),
+                        BacktestSettings(commission=0.0, break_even_r=break_even_r))
+
+    run = asyncio.run(Backtest(Settings(), None, spec, plugin_dirs=[tmp_path]).run())
+
+    assert [(t.entry, t.exit) for t in run.trades] == [(21_000.00, exit_price)]
+    assert run.settings.break_even_r == kept_value

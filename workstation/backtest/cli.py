@@ -55,6 +55,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--commission", type=float, default=None,
                         help="per contract/share per side (default: the paper broker's)")
     parser.add_argument("--seed", type=int, default=7, help="the simulated history's seed")
+    parser.add_argument("--break-even-r", type=float, default=None, metavar="R",
+                        help="move a trade's stop to its entry once it is R in profit "
+                             "(0: never; default: the paper account's [paper] break_even_r)")
     parser.add_argument("--progress", choices=("bar", "json", "none"), default="bar")
     parser.add_argument("--report", type=Path, help="write the run as JSON here")
     parser.add_argument("--html", type=Path, help="write a self-contained HTML report here")
@@ -76,10 +79,12 @@ def run(home: Path, settings: Settings, args: argparse.Namespace,
         raise ConfigError(f"--data {source!r}: not sim, store, store-ticks or a file")
     if args.cash <= 0:
         raise ConfigError(f"--cash {args.cash:g}: must be positive")
+    if args.break_even_r is not None and not 0 <= args.break_even_r <= 100:
+        raise ConfigError(f"--break-even-r {args.break_even_r:g}: must be 0 (never) to 100")
     options = BacktestSettings(
         starting_cash=args.cash, market_fill=args.fill.replace("-", "_"),
         slippage_ticks=args.slippage_ticks, slippage_bps=args.slippage_bps,
-        commission=args.commission, seed=args.seed)
+        commission=args.commission, seed=args.seed, break_even_r=args.break_even_r)
     spec = BacktestSpec(instance, args.timeframe, args.first, args.last, source, options, ticks)
     if not args.verbose:  # a backtest's rejections and trades would flood the console and the log
         logging.getLogger().setLevel(logging.ERROR)

@@ -28,6 +28,9 @@ class BacktestSettings:
     slippage_bps: float = 0.0  # against the trader, basis points of the price
     commission: float | None = None  # per contract/share per side; None: the paper default
     seed: int = 7  # the simulated market's seed (data "sim") and the broker's
+    # stops move to break-even once a trade is this many R in profit (0: never), as the
+    # paper account manages trades; None: the account's setting, resolved when run
+    break_even_r: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

@@ -15,7 +15,7 @@ import logging
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,7 +78,9 @@ def backtest_settings(settings: Settings, options: BacktestSettings) -> Settings
                       for s, m in margins.items() if m is not None}
     paper = settings.paper.model_copy(update={
         "starting_cash": options.starting_cash, "seed": options.seed, "fills": fills,
-        "per_instrument": per_instrument})
+        "per_instrument": per_instrument,
+        "break_even_r": (settings.paper.break_even_r if options.break_even_r is None
+                         else options.break_even_r)})
     return settings.model_copy(update={
         "paper": paper,
         "strategies": settings.strategies.model_copy(update={"hot_reload": False,
@@ -92,6 +94,9 @@ class Backtest:
                  plugin_dirs: list[Path] | None = None,
                  series: list[BarData] | None = None) -> None:
         """``series``: bars given directly (benchmarks, tests) instead of the spec's source."""
+        if spec.settings.break_even_r is None:  # the run records the value it was tested with
+            spec = replace(spec, settings=replace(spec.settings,
+                                                  break_even_r=settings.paper.break_even_r))
         self.spec = spec
         self.home = home
         self.settings = backtest_settings(settings, spec.settings)
