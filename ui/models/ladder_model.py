@@ -351,9 +351,9 @@ class LadderModel(QAbstractTableModel):
                 shown[row] = volume
                 changed.add(row)
         most = max(shown)
-        if most != self.most_volume:  # every bar is drawn against the largest
+        if most != self.most_volume:  # every bar is drawn against the largest: the column
             self.most_volume = most
-            changed = set(range(ROWS))
+            self.dataChanged.emit(self.index(0, VOLUME), self.index(ROWS - 1, VOLUME))
         return changed
 
     def _row(self, tick: int) -> int | None:
