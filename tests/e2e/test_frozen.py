@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.fake_alpaca import FakeAlpaca, trade_msg
 
 pytestmark = pytest.mark.e2e
 
@@ -33,16 +38,20 @@ if not FROZEN.is_file():
 
 PROBE = '''\
 """A user's strategy file that also imports what the Alpaca broker and the alert endpoint
-need in the packaged app: keyring with its backends, alpaca-py, aiohttp."""
+need in the packaged app: keyring with its backends (the Secret Service one needs
+secretstorage, which needs cryptography), alpaca-py, websockets, aiohttp."""
 
 import aiohttp
 import keyring
 import keyring.backends.SecretService
+import secretstorage
+import websockets
 from alpaca.trading.client import TradingClient
 
 from workstation.strategy import Bar, Strategy
 
-IMPORTED = (aiohttp.__name__, keyring.__name__, TradingClient.__name__)
+IMPORTED = (aiohttp.__name__, keyring.__name__, secretstorage.__name__, websockets.__name__,
+            TradingClient.__name__)
 
 
 class FrozenProbe(Strategy):
@@ -56,18 +65,122 @@ class FrozenProbe(Strategy):
 '''
 
 
-def bracket(frozen: bool, home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+QT_PROBE = '''\
+"""What Qt asks of its ICU data (the bundle carries a trimmed copy): collation, decoding a
+named encoding, time-zone names and case mapping, written to icu-<frozen|source>.json."""
+
+import functools
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PySide6.QtCore import (QBuffer, QByteArray, QCollator, QIODevice, QLocale, QTimeZone,
+                            QXmlStreamReader)
+
+from workstation.strategy import Bar, Strategy
+
+WORDS = ["zebra", "Ärger", "apple", "Öl", "über", "ångström", "ch", "cz", "hotel", "\\u0131slak",
+         "Istanbul", "file10", "file2", "中文", "日本", "한국", "правда", "ข้าว", "ø", "æ", "ł"]
+TEXTS = {"windows-1252": "café €", "ISO-8859-2": "Łódź", "KOI8-R": "привет",
+         "windows-1251": "привет", "Shift_JIS": "日本語", "EUC-JP": "日本語",
+         "ISO-2022-JP": "日本語", "GBK": "中文简体", "gb18030": "中文𠀀", "Big5": "中文繁體",
+         "EUC-KR": "한국어", "windows-874": "สวัสดี", "IBM850": "Größe"}
+PYTHON_NAMES = {"windows-874": "cp874", "IBM850": "cp850"}
+
+
+def decoded(label: str, text: str) -> str:
+    """What Qt's XML reader makes of ``text`` declared in ``label`` (through ICU)."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(f\'<?xml version="1.0" encoding="{label}"?><t>\'.encode()
+                              + text.encode(PYTHON_NAMES.get(label, label)) + b"</t>"))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QXmlStreamReader(buffer)
+    found = []
+    while not reader.atEnd():
+        if reader.readNext() == QXmlStreamReader.TokenType.Characters:
+            found.append(reader.text())
+    return "".join(found) or reader.errorString()
+
+
+def probe() -> dict:
+    result = {}
+    for name in ("en_US", "sv_SE", "de_DE", "tr_TR", "cs_CZ", "ja_JP", "zh_CN", "zh_TW",
+                 "ko_KR", "th_TH", "da_DK", "pl_PL"):
+        collator = QCollator(QLocale(name))
+        collator.setNumericMode(True)
+        result[f"sorted {name}"] = sorted(WORDS, key=functools.cmp_to_key(collator.compare))
+    for label, text in TEXTS.items():
+        result[f"decoded {label}"] = decoded(label, text)
+    zone = QTimeZone(b"America/New_York")
+    for name in ("en_US", "de_DE", "ja_JP", "ar_EG"):
+        result[f"zone {name}"] = [
+            zone.displayName(QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName,
+                             QLocale(name)),
+            zone.displayName(QTimeZone.TimeType.DaylightTime, QTimeZone.NameType.ShortName,
+                             QLocale(name))]
+    for name, text in (("tr_TR", "istanbul"), ("de_DE", "straße"), ("el_GR", "άδεια")):
+        result[f"case {name}"] = [QLocale(name).toUpper(text), QLocale(name).toLower(text)]
+    return result
+
+
+WHO = "frozen" if getattr(sys, "frozen", False) else "source"
+Path(f"icu-{WHO}.json").write_text(json.dumps(probe(), ensure_ascii=False, indent=1),
+                                   encoding="utf-8")
+
+
+class QtProbe(Strategy):
+    name = "Qt probe"
+    version = "1.0"
+    symbols = ("NQ",)
+    timeframes = ("1m",)
+
+    def on_bar(self, bar: Bar) -> None:
+        pass
+'''
+
+BUY_ONCE = '''\
+from workstation.strategy import Strategy
+
+
+class BuyOnce(Strategy):
+    """Buys 10 AAPL at 200 (a limit) on the first trade it sees."""
+
+    name = "Buy once"
+    symbols = ("AAPL",)
+    wants_ticks = True
+
+    def on_tick(self, tick):
+        if not self.state.get("sent"):
+            self.state["sent"] = True
+            self.buy("AAPL", 10, limit=200.0)
+'''
+
+
+def command(frozen: bool, cwd: Path) -> tuple[list[str], dict[str, str]]:
+    """How to start Bracket frozen or from source, and its environment."""
     env = {key: value for key, value in os.environ.items() if key != "BRACKET_HOME"}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if frozen:
-        empty = cwd / "no-zoneinfo"
-        empty.mkdir(exist_ok=True)
-        env["PYTHONTZPATH"] = str(empty)  # no system time-zone data: tzdata must serve
-        command = [str(FROZEN)]
-    else:
-        command = [sys.executable, "-m", "workstation"]
-    return subprocess.run([*command, "--home", str(home), *args], cwd=cwd, env=env,
+    if not frozen:
+        return [sys.executable, "-m", "workstation"], env
+    empty = cwd / "no-zoneinfo"
+    empty.mkdir(exist_ok=True)
+    env["PYTHONTZPATH"] = str(empty)  # no system time-zone data: tzdata must serve
+    return [str(FROZEN)], env
+
+
+def bracket(frozen: bool, home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    start, env = command(frozen, cwd)
+    return subprocess.run([*start, "--home", str(home), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
+
+
+def wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)  # another process's work: nothing to wait on but polling
 
 
 def comparable(report: dict) -> dict:
@@ -178,3 +291,72 @@ def test_the_bundle_carries_no_gtk_kerberos_or_glib_from_the_build_host():
     assert found == []
     assert not (BUNDLE / "_internal" / "pyarrow").exists()
     assert (BUNDLE / "_internal" / "tzdata" / "zoneinfo" / "America" / "New_York").is_file()
+
+
+def test_qt_in_the_bundle_collates_decodes_and_names_time_zones_like_the_source(tmp_path):
+    """The bundle's ICU data is trimmed to what Qt's calls can read (build_app.spec): sorting
+    in every locale, web encodings, time-zone names and case mapping must match the source's
+    full ICU; a DOS code page (IBM850, left out on purpose) is the one expected difference."""
+    (tmp_path / "source" / "plugins").mkdir(parents=True)
+    (tmp_path / "source" / "plugins" / "qt_probe.py").write_text(QT_PROBE, encoding="utf-8")
+    dropped = BUNDLE / "plugins" / "qt_probe.py"
+    dropped.write_text(QT_PROBE, encoding="utf-8")
+    try:
+        headless(True, tmp_path, "frozen", "--strategy", "Qt probe@NQ")
+    finally:
+        dropped.unlink()
+    headless(False, tmp_path, "source", "--strategy", "Qt probe@NQ")
+    frozen = json.loads((tmp_path / "icu-frozen.json").read_text(encoding="utf-8"))
+    source = json.loads((tmp_path / "icu-source.json").read_text(encoding="utf-8"))
+
+    assert source["decoded IBM850"] == "Größe"
+    assert frozen.pop("decoded IBM850") != "Größe"
+    del source["decoded IBM850"]
+    assert frozen == source
+    assert source["sorted sv_SE"][10:16] == ["zebra", "ångström", "æ", "Ärger", "ø", "Öl"]
+    assert source["sorted en_US"][:4] == ["æ", "ångström", "apple", "Ärger"]
+    assert source["sorted en_US"][5:8] == ["cz", "file2", "file10"]
+    assert source["zone en_US"] == ["Eastern Standard Time", "EDT"]
+    assert source["case tr_TR"][0] == "İSTANBUL"
+
+
+def test_an_alpaca_session_in_the_bundle_streams_orders_and_stops_cleanly(tmp_path):
+    """alpaca-py (REST), websockets (the data and trade streams) and the keys from the
+    environment, in the packaged app, against a fake Alpaca on 127.0.0.1."""
+    home = tmp_path / "home"
+    home.mkdir()
+    dropped = BUNDLE / "plugins" / "frozen_buy_once.py"
+    dropped.write_text(BUY_ONCE, encoding="utf-8")
+    start, env = command(True, tmp_path)
+    report = tmp_path / "alpaca.json"
+    try:
+        with FakeAlpaca() as fake:
+            (home / "settings.toml").write_text(
+                "[risk.portfolio]\nsessions_only = false\nno_entry_minutes_before_close = 0"
+                f"\n\n[alpaca]\n{fake.settings_toml()}", encoding="utf-8")
+            env.update(APCA_API_KEY_ID=fake.key, APCA_API_SECRET_KEY=fake.secret)
+            run = subprocess.Popen(
+                [*start, "--home", str(home), "run", "--headless", "--market", "alpaca",
+                 "--account", "Alpaca", "--strategy", "Buy once", "--seconds", "120",
+                 "--report", str(report)],
+                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True)
+            try:
+                wait_for(lambda: fake.subscriptions() >= {"AAPL"}, "the feed subscribed")
+                wait_for(lambda: fake.trade_stream_clients() == 1, "the trade stream opened")
+                fake.push([trade_msg("AAPL", 200.5, 1, datetime.now(UTC), 1)])
+                wait_for(lambda: fake.requests.count(("POST", "/v2/orders")) == 1,
+                         "the strategy's order reached Alpaca")
+            finally:
+                run.send_signal(signal.SIGTERM)
+                out, err = run.communicate(timeout=60)
+    finally:
+        dropped.unlink()
+
+    assert run.returncode == 0, err
+    assert "Traceback" not in err
+    result = json.loads(report.read_text(encoding="utf-8"))
+    (order,) = result["orders"]
+    assert (order["symbol"], order["qty"], order["limit_price"]) == ("AAPL", 10.0, 200.0)
+    assert result["alpaca"]["safe_mode"]["active"] is False
+    assert fake.secret not in out + err
