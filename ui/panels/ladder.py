@@ -160,8 +160,8 @@ class LadderPanel(QWidget):
         return box
 
     def _build_layout(self) -> None:
-        """Three short rows over the table (a laptop's left column is ~400 px wide): the
-        symbol and its position; the quantity and the commands; the bracket."""
+        """Short rows over the table (a laptop's left column is under 400 px wide): the
+        symbol and its position; the quantity; the bracket; the commands."""
         self.setStyleSheet("#ladderPanel QToolButton { padding: 1px 5px; }"
                            "#ladderPanel QToolButton#button_ladder_flatten { color: #fca5a5; "
                            "border-color: #7f1d1d; }")
@@ -185,8 +185,12 @@ class LadderPanel(QWidget):
             self.presets[preset] = button
         qty.addWidget(self.qty)
         qty.addStretch(1)
+        commands = QHBoxLayout()
+        commands.setContentsMargins(4, 0, 4, 0)
         self._buttons.setSpacing(2)
-        qty.addLayout(self._buttons)
+        commands.addLayout(self._buttons)
+        commands.addStretch(1)
+        commands.addWidget(self.auto_centre)
         atm = QHBoxLayout()
         atm.setContentsMargins(4, 0, 4, 0)
         atm.setSpacing(4)
@@ -196,13 +200,13 @@ class LadderPanel(QWidget):
         atm.addWidget(QLabel("Target", self))
         atm.addWidget(self.target_ticks)
         atm.addStretch(1)
-        atm.addWidget(self.auto_centre)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 2)
         layout.setSpacing(3)
         layout.addLayout(head)
         layout.addLayout(qty)
         layout.addLayout(atm)
+        layout.addLayout(commands)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.footer)
 
