@@ -144,8 +144,9 @@ class Series:
 
     def extend(self, bars: list[Bar]) -> None:
         needed = self.count + len(bars)
-        if needed > len(next(iter(self._buffers.values()))):
-            size = max(needed, 2 * len(next(iter(self._buffers.values()))))
+        capacity = len(next(iter(self._buffers.values())))
+        if needed > capacity:
+            size = max(needed, 2 * capacity)
             for name, old in self._buffers.items():
                 grown = np.empty(size)
                 grown[:self.count] = old[:self.count]
