@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QWidget
 from tests.ui.test_main_window import at, publish
 from tests.ui.test_trading_panels import long_bracket, open_market
 from ui.dialogs.shortcuts import shortcut_rows
-from ui.models.ladder_model import ASK, BID, BUY, BUY_ORDER, PRICE, SELL, VOLUME
+from ui.ladder_trading import Atm
+from ui.models.ladder_model import ASK, BID, BUY, BUY_ORDER, LONG_AVG, PRICE, SELL, VOLUME
 from workstation.model import Tick
 from workstation.orders import OrderSide, OrderStatus, OrderType
 
@@ -161,6 +162,8 @@ def test_f_in_the_ladder_flattens_the_position_and_x_cancels_the_symbols_orders(
     ladder = ladder_on(window, qtbot)
     long_bracket(window)  # long 1 at 21,000.25 with a stop and a target working
     qtbot.waitUntil(lambda: ladder.position_text.startswith("LONG 1 @ 21,000.25"))
+    average = ladder.model.index(ladder.model.row_of(21_000.25), PRICE)
+    qtbot.waitUntil(lambda: average.data(Qt.ItemDataRole.BackgroundRole) == LONG_AVG)
     click(ladder, qtbot, 20_990.00, BID)  # and a buy limit more
     assert len(working(window)) == 3
     window.activateWindow()
@@ -253,3 +256,21 @@ def test_the_ladder_follows_the_charts_symbol_and_its_hotkeys_are_listed_in_help
     flatten = window.actions["ladder_flatten"]
     assert flatten not in QWidget.actions(window)  # its keys are the ladder's only
     assert flatten in QWidget.actions(ladder)
+
+
+def test_the_quantity_bracket_and_auto_centre_are_kept_for_the_next_start(workstation,
+                                                                        tmp_path, run):
+    first = workstation(tmp_path)
+    ladder = first.ladder
+    ladder.qty.setValue(5)
+    ladder.atm_box.setChecked(False)
+    ladder.stop_ticks.setValue(8)
+    ladder.target_ticks.setValue(16)
+    ladder.auto_centre.setChecked(False)
+    first.close()
+    run(first.engine.stop())
+
+    again = workstation(tmp_path).ladder
+    assert (again.qty.value(), again.atm(), again.auto_centre.isChecked()) == (
+        5, Atm(False, 8, 16), False)
+    assert again.presets[5].isChecked() and not again.presets[1].isChecked()
