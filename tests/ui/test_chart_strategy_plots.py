@@ -56,7 +56,8 @@ def test_a_plugin_s_points_are_drawn_at_its_bars_on_the_chart_of_its_symbol(
     assert plots.items[("plotter", "mid")].opts["pen"].color().name() == "#ff0000"
     assert plots.items[("plotter", "mid")] in chart.price_plot.items
     (pane,) = chart.panes.panes  # "osc": a pane of its own below the price
-    assert pane.label.text == "osc: range"
+    assert pane.label.text == "osc: <span style='color:#f472b6'>range</span>"  # 2nd colour
+    assert plots.legend.text == "<span style='color:#ff0000'>mid</span>"  # the price pane's
     assert list(plots.items[("plotter", "range")].getData()[1]) == [4.0, 1.0]
     es_mid = plots.lines[("ES", "1m")][("plotter", "mid")]
     assert es_mid.values == [6_000.5] and len(plots.items) == 2  # kept, drawn on ES's chart

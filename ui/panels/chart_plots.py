@@ -50,6 +50,12 @@ class Line:
 LineKey = tuple[str, str]  # instance id, line name
 
 
+def named(keys: list[LineKey], lines: dict[LineKey, Line]) -> str:
+    """Line names in their colours, as rich text (a plugin's "<" shows as one)."""
+    return " · ".join(f"<span style='color:{lines[key].color}'>{html.escape(key[1])}</span>"
+                      for key in keys)
+
+
 class ChartPlots:
     """Every strategy line received, and the items drawing those of the chart's series."""
 
@@ -59,6 +65,10 @@ class ChartPlots:
         self.items: dict[LineKey, pg.PlotDataItem] = {}
         self.panes: dict[str, Pane] = {}
         self._shown: tuple[str, str] = ("", "")
+        # the price pane's strategy lines named in their colours, top left
+        self.legend = pg.LabelItem("", size="8pt", justify="left")
+        self.legend.setParentItem(chart.price_plot.getViewBox())
+        self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(4, 0))
         chart.series_shown.connect(self.redraw)
 
     def add(self, points: Iterable[PlotPoint]) -> None:
@@ -97,8 +107,9 @@ class ChartPlots:
         for name, pane in self.panes.items():
             mine = [key for key, line in lines.items() if line.pane == name]
             pane.set_lines([self.items[key].getData() for key in mine])
-            text = f"{name}: {' · '.join(key[1] for key in mine)}"
-            pane.set_label(html.escape(text))  # a label is rich text: a plugin's "<" shows
+            pane.set_label(f"{html.escape(name)}: {named(mine, lines)}")
+        self.legend.setText(named([key for key, line in lines.items()
+                                   if line.pane == PRICE_PANE], lines))
 
     def _item(self, line: Line) -> pg.PlotDataItem:
         item = pg.PlotDataItem(pen=pg.mkPen(QColor(line.color), width=1), connect="finite")
