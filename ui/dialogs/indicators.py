@@ -129,9 +129,13 @@ class IndicatorsDialog(QDialog):
         self._fields()
 
     def _fields(self) -> None:
-        used = FIELDS[self.kind.currentText()]
+        kind = self.kind.currentText()
+        used = FIELDS[kind]
         for name in ("period", "width", "fast", "slow", "signal", "d", "color2"):
             self.form.setRowVisible(getattr(self, name), name in used)
+        label = self.form.labelForField(self.period)
+        if isinstance(label, QLabel):
+            label.setText("%K (bars)" if kind == "Stochastic" else "Period (bars)")
         self.remove_button.setEnabled(self.shown.currentRow() >= 0)
 
     def _refill(self) -> None:
