@@ -288,7 +288,7 @@ class LadderPanel(QWidget):
         bar = self.table.verticalScrollBar()
         if moved is Moved.ANCHORED:
             self.centre()
-        elif moved is Moved.SHIFTED and not self.auto_centre.isChecked():
+        elif moved is Moved.SHIFTED:
             bar.setValue(bar.value() + self.model.shift)  # the same prices stay in place
         if self.auto_centre.isChecked() and not self.table.underMouse():
             self._keep_last_in_view()
