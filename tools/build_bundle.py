@@ -2,10 +2,12 @@
 
     .venv/bin/python tools/build_bundle.py            # build, archive, print the figures
     .venv/bin/python tools/build_bundle.py --no-build # only measure and archive dist/Bracket
+    .venv/bin/python tools/build_bundle.py --xz       # also a .tar.xz (Linux; ~2 min more)
 
 Needs PyInstaller in the same environment (`pip install pyinstaller`). It runs
 `pyinstaller build_app.spec` (the folder `dist/Bracket/`, executable `dist/Bracket/bracket`),
-then packs the download: on Linux `dist/bracket-<version>-linux-<machine>.tar.gz`; on Windows
+then packs the download: on Linux `dist/bracket-<version>-linux-<machine>.tar.gz` (with
+`--xz` also a `.tar.xz`, a quarter smaller, that `tar xf` unpacks the same way); on Windows
 a `.zip` of the same folder (`bracket.exe`, no console window); on macOS a `.zip` of
 `dist/Bracket.app`. It prints the build time, the size on disk, the compressed size, the ten
 largest contributors and, on Linux, the system libraries the bundle expects from the machine.
@@ -36,15 +38,21 @@ def build() -> float:
     return time.perf_counter() - started
 
 
-def archive(bundle: Path) -> Path:
+def archive(bundle: Path, fmt: str | None = None, folder: Path = DIST) -> Path:
+    """The download: ``fmt`` is the platform's (gztar on Linux, zip elsewhere) unless given
+    (``xztar``); written into ``folder`` as bracket-<version>-<system>-<machine>.<ext>."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
     system = platform.system().lower()
-    base = DIST / f"bracket-{version}-{system}-{platform.machine().lower()}"
+    base = folder / f"bracket-{version}-{system}-{platform.machine().lower()}"
     if sys.platform == "darwin":
-        target = DIST / "Bracket.app"
-        return Path(shutil.make_archive(str(base), "zip", target.parent, target.name))
-    fmt = "gztar" if sys.platform.startswith("linux") else "zip"
+        target = bundle.parent / "Bracket.app"
+        return Path(shutil.make_archive(str(base), fmt or "zip", target.parent, target.name))
+    fmt = fmt or ("gztar" if sys.platform.startswith("linux") else "zip")
     return Path(shutil.make_archive(str(base), fmt, bundle.parent, bundle.name))
+
+
+def mib(path: Path) -> float:
+    return path.stat().st_size / MIB
 
 
 def contributor(relative: Path) -> str:
@@ -56,7 +64,7 @@ def contributor(relative: Path) -> str:
         return parts[0]
     top = parts[1]
     if top == "PySide6":
-        return "PySide6 (ICU data)" if relative.name.startswith("libicu") else "PySide6 (Qt)"
+        return "PySide6 (ICU)" if relative.name.startswith("libicu") else "PySide6 (Qt)"
     if top.endswith(".dist-info"):
         return top.split("-")[0]
     return top
@@ -89,6 +97,7 @@ def system_libraries(bundle: Path) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-build", action="store_true", help="measure dist/Bracket as is")
+    parser.add_argument("--xz", action="store_true", help="also pack a .tar.xz (slow)")
     args = parser.parse_args()
     seconds = None if args.no_build else build()
     bundle = DIST / "Bracket"
@@ -96,11 +105,12 @@ def main() -> int:
         print(f"no bundle at {bundle}: run without --no-build", file=sys.stderr)
         return 2
     total, groups = sizes(bundle)
-    download = archive(bundle)
+    downloads = [archive(bundle)] + ([archive(bundle, "xztar")] if args.xz else [])
     if seconds is not None:
         print(f"build: {seconds:.0f} s")
     print(f"on disk: {total / MIB:.1f} MiB ({bundle.relative_to(ROOT)})")
-    print(f"compressed: {download.stat().st_size / MIB:.1f} MiB ({download.relative_to(ROOT)})")
+    for download in downloads:
+        print(f"compressed: {mib(download):.1f} MiB ({download.relative_to(ROOT)})")
     print("largest contributors (MiB):")
     for name, size in groups.most_common(10):
         print(f"  {size / MIB:7.1f}  {name}")
@@ -109,8 +119,9 @@ def main() -> int:
         print("system libraries expected on the machine: " + " ".join(expected))
     print(json.dumps({"build_s": None if seconds is None else round(seconds, 1),
                       "on_disk_mib": round(total / MIB, 1),
-                      "compressed_mib": round(download.stat().st_size / MIB, 1),
-                      "archive": download.name}))
+                      "compressed_mib": round(mib(downloads[0]), 1),
+                      "archive": downloads[0].name,
+                      "xz_mib": round(mib(downloads[1]), 1) if args.xz else None}))
     return 0
 
 
