@@ -36,7 +36,7 @@ _CHALLENGE_COLUMNS = ("created_ts", "name", "rules", "source", "trades", "days",
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, allow_nan=True)
+    return json.dumps(value, allow_nan=True)  # in order: parameters read as declared
 
 
 @dataclass(frozen=True, slots=True)
