@@ -475,4 +475,10 @@ def _setup_logging(home: Path, verbose: bool) -> None:
 
 
 if __name__ == "__main__":
+    if getattr(sys, "frozen", False):
+        import multiprocessing
+
+        # The packaged app runs optimize's workers and multiprocessing's resource tracker
+        # as copies of its own executable: they must run, not parse Bracket's arguments.
+        multiprocessing.freeze_support()
     sys.exit(main())

@@ -239,6 +239,24 @@ def test_a_frozen_backtest_gives_the_source_backtests_trades_and_html_report(tmp
     assert "<svg" in (tmp_path / "frozen.html").read_text(encoding="utf-8")
 
 
+def test_a_frozen_optimize_runs_its_worker_processes_and_finds_what_the_source_finds(tmp_path):
+    """The Optimize dock runs the packaged executable with ``optimize``: its worker processes
+    and multiprocessing's resource tracker are copies of that executable."""
+    results = {}
+    for frozen in (False, True):
+        name = "frozen" if frozen else "source"
+        result = bracket(frozen, tmp_path / name, "optimize", "--strategy", "SMA crossover@NQ",
+                         "--from", "2026-11-02", "--to", "2026-11-03", "--param", "fast=5,10",
+                         "--param", "slow=20,30", "--search", "grid", "--workers", "2",
+                         "--progress", "none", "--json", f"{name}.json", "--no-save",
+                         cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        results[name] = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        del results[name]["wall_s"]
+
+    assert results["frozen"] == results["source"]
+    assert [t["status"] for t in results["frozen"]["trials"]] == ["ok"] * 4
+
 def test_a_strategy_file_dropped_beside_the_executable_loads_and_runs(tmp_path):
     """The frozen app finds it in plugins/ beside the executable; the source run gets the
     same file in its home's plugins/ folder; both runs must agree."""
