@@ -17,7 +17,7 @@ from PySide6.QtCore import QDate, Qt
 
 from tests.ui.test_backtest_dock import INSTRUMENTS, ROOT, a_run, at, fake_cli, trade
 from ui.panels.backtest import BacktestPanel
-from ui.panels.optimize_charts import heat_grid
+from ui.panels.optimize_charts import Heatmap, heat_grid
 from workstation.backtest.runs import load_run, save_run
 from workstation.optimize.runs import list_optimizations, load_optimization
 from workstation.store import open_store
@@ -348,3 +348,21 @@ def test_in_the_app_use_for_a_strategy_instance_adds_it_with_the_trials_paramete
     assert dict(settings.params) == {"fast": 10, "slow": 20, "qty": 1, "allow_short": True,
                                      "stop_points": 20.0}
     assert (settings.symbols, settings.timeframes) == (("NQ",), ("5m",))
+
+
+def test_a_heatmap_emptied_for_a_new_run_paints_its_cells_again(qtbot):
+    """Its reset was once named clear(), hiding GraphicsLayoutWidget.clear: after a run
+    started, the heatmap never painted again."""
+    trials = [{"params": {"a": a, "b": b}, "score": float(a - b)}
+              for a in range(3) for b in range(4)]
+    heatmap = Heatmap()
+    qtbot.addWidget(heatmap)
+    heatmap.resize(340, 400)
+    heatmap.show()
+    heatmap.show_trials(trials, "a", "b")
+    heatmap.reset()
+    heatmap.show_trials(trials, "a", "b")
+    image = heatmap.grab().toImage()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 5)
+               for y in range(0, image.height(), 5)}
+    assert len(colours) > 12  # the background alone is one colour

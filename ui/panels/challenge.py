@@ -237,6 +237,7 @@ class ChallengeTab(QWidget):
         results.setSizes([HISTORY_HEIGHT, 4 * HISTORY_HEIGHT])
         self.status = QLabel(self)
         self.status.setObjectName("challengeStatus")
+        self.status.setWordWrap(True)  # a long summary must not widen the dock
         right = QWidget(self)
         stack = QVBoxLayout(right)
         stack.setContentsMargins(0, 0, 0, 0)

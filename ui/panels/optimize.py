@@ -124,6 +124,7 @@ class SearchTab(QWidget):
         fit_columns(self.history_table, HISTORY_SAMPLES[self.kind])
         self.status = QLabel(self)
         self.status.setObjectName(f"{self.kind}Status")
+        self.status.setWordWrap(True)  # a long summary must not widen the dock
         self._build()
         self.run_button.clicked.connect(self.run)
         self.process.line.connect(self._on_line)
@@ -423,6 +424,7 @@ class OptimizeTab(SearchTab):
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         heat.setMinimumWidth(HEATMAP_MIN_WIDTH)
+        splitter.setSizes([3000, 2000])  # scaled to the width it gets
         self.backtest_button.clicked.connect(self._backtest_selected)
         self.instance_button.clicked.connect(self._instance_selected)
         self.heat_x.currentIndexChanged.connect(self.draw_heatmap)
@@ -450,7 +452,7 @@ class OptimizeTab(SearchTab):
         super().begin()
         self._set_varied(self.form.varied(), self.form.objective.currentData())
         self.trials_model.set_rows([])
-        self.heatmap.clear()
+        self.heatmap.reset()
         self.summary.setText("")
         self._update_buttons()
 
@@ -482,7 +484,7 @@ class OptimizeTab(SearchTab):
         if x and y:
             self.heatmap.show_trials(self.trials_model.rows, x, y, self._objective)
         else:
-            self.heatmap.clear()
+            self.heatmap.reset()
 
     def selected_trial(self) -> dict[str, Any] | None:
         rows = self.trials_table.selectionModel().selectedRows()

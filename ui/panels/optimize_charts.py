@@ -75,9 +75,10 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.xs, self.ys, self.grid = heat_grid(trials, x, y)
         finite = self.grid[np.isfinite(self.grid)]
         if not finite.size:
-            self.image.clear()
+            self.image.hide()
             _caption(self.plot, f"No scored trial yet · {objective}")
             return
+        self.image.show()
         low, high = float(finite.min()), float(finite.max())
         if high == low:
             high = low + 1.0
@@ -92,8 +93,10 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.plot.setRange(xRange=(0, len(self.xs)), yRange=(0, len(self.ys)), padding=0)
         _caption(self.plot, f"{objective}: best over the other parameters")
 
-    def clear(self) -> None:
-        self.image.clear()
+    def reset(self) -> None:
+        """No cells (named so as not to hide GraphicsLayoutWidget.clear, which empties the
+        layout)."""
+        self.image.hide()
         self.grid = np.zeros((0, 0))
         _caption(self.plot, "Pick two parameters")
 

@@ -109,6 +109,7 @@ class WalkForwardTab(SearchTab):
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
         self.equity.setMinimumWidth(EQUITY_MIN_WIDTH)
+        splitter.setSizes([1000, 1000])  # half each, scaled to the width it gets
         return splitter
 
     def arguments(self) -> list[str]:
