@@ -111,6 +111,10 @@ class CommandProcess(QObject):
     def running(self) -> bool:
         return self._process is not None
 
+    def pid(self) -> int:
+        """The child's process id (0 when none runs, or before it has started)."""
+        return int(self._process.processId()) if self._process is not None else 0
+
     def start(self, arguments: list[str]) -> None:
         if self._process is not None:
             raise RuntimeError(f"a {self.what} is already running")

@@ -1021,8 +1021,8 @@ class MainWindow(QMainWindow):
         if self._on_setup_awaiting in listeners:
             listeners.remove(self._on_setup_awaiting)
         self.save_layout()
-        if self.backtest.built is not None:  # a running backtest is killed, never orphaned
-            self.backtest_panel().process.wait_stopped()
+        if self.backtest.built is not None:  # running backtests, optimizations, walk-forwards
+            self.backtest_panel().stop_all()  # and challenges are killed, never orphaned
         self.bridge.stop()
         super().closeEvent(event)
         self.closed.emit()

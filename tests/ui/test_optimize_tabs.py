@@ -366,3 +366,22 @@ def test_a_heatmap_emptied_for_a_new_run_paints_its_cells_again(qtbot):
     colours = {image.pixel(x, y) for x in range(0, image.width(), 5)
                for y in range(0, image.height(), 5)}
     assert len(colours) > 12  # the background alone is one colour
+
+
+def test_closing_the_window_kills_a_running_optimization_never_orphaned(workstation, qtbot):
+    """Ten months of 1-minute bars take minutes: the run is still going when the trader
+    closes the window, and its child process is gone when the window is."""
+    window = workstation()
+    tab = window.backtest_panel().optimize_tab
+    fill_small_grid(tab.form)
+    tab.form.timeframe.setCurrentText("1m")
+    tab.form.start.setDate(QDate(2026, 1, 5))
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.process.running and tab.process.pid() > 0, timeout=10_000)
+    pid = tab.process.pid()
+
+    window.close()
+
+    assert not tab.process.running
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
