@@ -622,7 +622,8 @@ class MainWindow(QMainWindow):
         panel = BacktestPanel(engine.store, writer.call if writer is not None else
                               asyncio.to_thread, self._home,
                               lambda: engine.strategies.catalog.strategies,
-                              engine.instruments, list(engine.timeframes))
+                              engine.instruments, list(engine.timeframes),
+                              settings=engine.settings)
         panel.message.connect(self.notify)
         panel.refresh()
         return panel

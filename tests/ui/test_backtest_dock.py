@@ -3,6 +3,7 @@ backtest command run as a real child process (a small fake of ``bracket backtest
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -260,8 +261,25 @@ def test_a_trade_without_bars_at_hand_is_drawn_from_its_own_points(panel_for, st
     qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
     window = run(panel.show_trade(TRADES[0]))
     assert window.bar_count == 0
-    assert window.note.text().startswith("No bars at hand for this run (data: sim)")
+    assert window.note.text().startswith(
+        "No bars at hand: an older run keeps no way to find its bars again. Drawn from the "
+        "trade's own points")
     assert "Stop 20,990.00  Target 21,020.00" in window.summary.text()
+
+
+def test_a_sim_runs_trade_is_drawn_over_the_regenerated_bars_it_traded(panel_for, store,
+                                                                       qtbot, run, tmp_path):
+    """The plugin enters at bar 100's open and exits at bar 110's: bars 70 to 140 (30
+    either side) are drawn, the simulated market's own, regenerated from the run's seed."""
+    from tests.unit.test_backtest_trade_bars import run_on
+
+    run_id = save_run(store, run(asyncio.to_thread(run_on, tmp_path, "sim")))
+    panel = panel_for()
+    qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
+    window = run(panel.show_trade(panel.run.trades[0]))
+
+    assert window.bar_count == 71
+    assert window.note.text().startswith("NQ 1m bars of the run (sim), up to 30 either side")
 
 
 def test_a_trade_on_the_stores_data_is_drawn_over_the_stored_bars(panel_for, store, qtbot,

@@ -100,4 +100,4 @@ def test_a_run_kept_before_bars_could_be_found_again_says_so(tmp_path):
 
     found = bars_for_trade(old, run.trades[0], Settings())
 
-    assert found.bars == [] and "kept no way to find its bars again" in found.note
+    assert found.bars == [] and "keeps no way to find its bars again" in found.note

@@ -65,7 +65,9 @@ from workstation.backtest import report
 from workstation.backtest.metrics import METRICS, format_metric, monthly_returns
 from workstation.backtest.run import BacktestRun
 from workstation.backtest.runs import delete_run, list_runs, load_run
+from workstation.backtest.trade_bars import bars_for_trade
 from workstation.bars import Timeframe
+from workstation.config import Settings
 from workstation.model import Bar, Instrument
 from workstation.store.database import Store, StoreError
 from workstation.strategies.loader import StrategyClass
@@ -80,7 +82,7 @@ FIGURE_SAMPLE = "-1,234,567.89"  # the widest figure the grid makes room for
 TRADE_SAMPLES = ("9,999", "MSFT", "Short", "1,000", "2026-11-02 09:31", "21,000.00",
                  "2026-11-02 09:31", "21,000.00", "21,000.00", "21,000.00", "+10.00", "+10.00",
                  "-10.00", "-12,345.67", "1,234.56", "10:00:00", "take-profit")
-TRADE_CHART_BARS = 30  # bars shown either side of a trade, when the store has them
+TRADE_CHART_BARS = 30  # bars shown either side of a trade
 EXPORTS = {"html": ("HTML report", "*.html", report.write_html),
            "json": ("JSON", "*.json", report.write_json),
            "csv": ("Trades CSV", "*.csv", report.write_trades_csv)}
@@ -111,9 +113,11 @@ class BacktestPanel(QWidget):
     def __init__(self, store: Store | None, read: Reader[Any], home: Path,
                  strategies: Callable[[], dict[str, StrategyClass]],
                  instruments: dict[str, Instrument], timeframes: list[str], *,
-                 command: list[str] | None = None, parent: QWidget | None = None) -> None:
-        """``read`` runs a blocking store read off the GUI thread; ``command`` is the
-        ``bracket`` program (default: this one's)."""
+                 settings: Settings | None = None, command: list[str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        """``read`` runs a blocking store read off the GUI thread; ``settings``: the home's
+        (instruments and their simulated markets: a sim run's bars are regenerated from
+        them); ``command`` is the ``bracket`` program (default: this one's)."""
         super().__init__(parent)
         self.setObjectName("backtestPanel")
         self._store = store
@@ -121,6 +125,7 @@ class BacktestPanel(QWidget):
         self._home = home
         self._strategies = strategies
         self._instruments = instruments
+        self._settings = settings or Settings()
         self._timeframes = timeframes
         self._command = command
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -463,25 +468,21 @@ class BacktestPanel(QWidget):
             self._spawn(self.show_trade(trade))
 
     async def show_trade(self, trade: TradeRecord) -> TradeChartWindow:
-        """The trade's bars from the store when the run was tested on the store's data,
-        else the trade's own points; the window says which."""
+        """The trade over the bars it traded on: read from the store for a run on stored
+        bars, regenerated or read again from the file for a sim or file run (unless they
+        changed since); else over its own points. The window says which."""
         run = self.run
         assert run is not None
-        bars: list[Bar] = []
-        note = (f"No bars at hand for this run (data: {run.source}): drawn from the trade's "
-                "own points: entry ▲/▼, exit ✕, stop (red) and target (green) over its span")
-        store = self._store
-        if run.source == "store" and store is not None:
-            pad = Timeframe.parse(run.timeframe).nominal_ns * TRADE_CHART_BARS
-            try:
-                bars = await self._read(lambda: store.bars_between(
-                    trade.symbol, run.timeframe, trade.entry_ts - pad, trade.exit_ts + pad))
-            except StoreError as exc:
-                note = f"The store's bars could not be read ({exc}): {note}"
-            if bars:
-                note = (f"{trade.symbol} {run.timeframe} bars from the store, up to "
-                        f"{TRADE_CHART_BARS} either side: entry ▲/▼, exit ✕, stop (red) and "
-                        "target (green)")
+        marks = "entry ▲/▼, exit ✕, stop (red) and target (green)"
+        if run.source == "store":
+            bars, found = await self._stored_trade_bars(run, trade)
+        else:
+            kept = await asyncio.to_thread(bars_for_trade, run, trade, self._settings,
+                                           TRADE_CHART_BARS)
+            bars, found = kept.bars, kept.note
+        note = (f"{found}: {marks}" if bars else
+                f"No bars at hand: {found}. Drawn from the trade's own points: {marks} over "
+                "its span")
         if self.trade_window is not None:
             self.trade_window.close()
             self.trade_window.deleteLater()
@@ -490,6 +491,22 @@ class BacktestPanel(QWidget):
         self.trade_window = window
         window.show()
         return window
+
+    async def _stored_trade_bars(self, run: BacktestRun,
+                                 trade: TradeRecord) -> tuple[list[Bar], str]:
+        store = self._store
+        if store is None:
+            return [], "no store is open"
+        pad = Timeframe.parse(run.timeframe).nominal_ns * TRADE_CHART_BARS
+        try:
+            bars = await self._read(lambda: store.bars_between(
+                trade.symbol, run.timeframe, trade.entry_ts - pad, trade.exit_ts + pad))
+        except StoreError as exc:
+            return [], f"the store's bars could not be read: {exc}"
+        if not bars:
+            return [], f"the store has no {trade.symbol} {run.timeframe} bars there any more"
+        return bars, (f"{trade.symbol} {run.timeframe} bars from the store, up to "
+                      f"{TRADE_CHART_BARS} either side")
 
     # -- exports -------------------------------------------------------------------------
     def _choose_export(self, kind: str) -> None:

@@ -2,10 +2,10 @@
 
 A run keeps no bars (a million of them would dwarf the run), but it keeps how to get
 them back: its source and date range, the file it read, and a checksum of each symbol's
-bars. Simulated history is regenerated (it is seeded), a file is read again, stored bars
-are read from the store; the checksum says whether what came back is what was tested
-(the file was edited, the simulated market's settings changed, bars were re-imported),
-and a chart is drawn from bars only when it is.
+bars. Simulated history is regenerated (it is seeded) and a file is read again; the
+checksum says whether what came back is what was tested (the file was edited, the
+simulated market's settings changed), and a chart is drawn from bars only when it is.
+A run on stored bars reads its trade's window from the store (the Backtest dock does).
 """
 
 from __future__ import annotations
@@ -14,19 +14,15 @@ import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workstation.backtest.data import BarData, DataProblem, file_bars, sim_bars, store_bars
+from workstation.backtest.data import BarData, DataProblem, file_bars, sim_bars
 from workstation.backtest.run import BacktestRun
 from workstation.bars import Timeframe
 from workstation.config import Settings
 from workstation.model import Bar
 from workstation.trades import TradeRecord
-
-if TYPE_CHECKING:
-    from workstation.store import Store
 
 CHART_PAD_BARS = 60  # bars shown either side of a trade
 
@@ -56,16 +52,15 @@ class TradeBars:
 
 
 def bars_for_trade(run: BacktestRun, trade: TradeRecord, settings: Settings,
-                   store: Store | None = None, pad: int = CHART_PAD_BARS) -> TradeBars:
-    """The run's bars of the trade's symbol from ``pad`` bars before its entry to ``pad``
-    after its exit, or none and the reason."""
+                   pad: int = CHART_PAD_BARS) -> TradeBars:
+    """The bars of the trade's symbol that a sim or file run traded on, from ``pad`` bars
+    before its entry to ``pad`` after its exit; or none and the reason."""
     try:
-        data = _series(run, trade.symbol, settings, store)
+        data = _series(run, trade.symbol, settings)
     except (DataProblem, OSError, ValueError) as exc:
         return TradeBars([], f"the run's bars could not be had again: {exc}")
     if data is None:
-        return TradeBars([], "this run kept no way to find its bars again (run before "
-                             "this version, or ticks)")
+        return TradeBars([], "an older run keeps no way to find its bars again")
     expected = run.extra.get("data", {}).get("fingerprints", {}).get(trade.symbol)
     if fingerprint(data) != expected:
         return TradeBars([], f"the {run.source} bars of {trade.symbol} are no longer the ones "
@@ -83,10 +78,9 @@ def bars_for_trade(run: BacktestRun, trade: TradeRecord, settings: Settings,
                            f"{pad} either side")
 
 
-def _series(run: BacktestRun, symbol: str, settings: Settings,
-            store: Store | None) -> BarData | None:
+def _series(run: BacktestRun, symbol: str, settings: Settings) -> BarData | None:
     kept = run.extra.get("data")
-    if not kept or run.source.endswith("ticks"):
+    if not kept or run.source.startswith("store"):
         return None
     first, last = date.fromisoformat(kept["first"]), date.fromisoformat(kept["last"])
     Timeframe.parse(run.timeframe)  # a stored run with a bad timeframe: ValueError
@@ -99,8 +93,4 @@ def _series(run: BacktestRun, symbol: str, settings: Settings,
             raise DataProblem(f"{symbol} has no simulated market any more")
         return sim_bars(instrument, item.sim, run.timeframe, first, last,
                         seed=run.settings.seed)
-    if run.source == "store":
-        if store is None:
-            raise DataProblem("no store is open")
-        return store_bars(store, instrument, run.timeframe, first, last)
     return file_bars(Path(kept["file"]), instrument, run.timeframe, first, last)
