@@ -59,6 +59,7 @@ class BacktestRequest:
     slippage_bps: float = 0.0
     commission: float | None = None  # None: the paper broker's default
     seed: int | None = None
+    break_even_r: float | None = None  # None: the paper account's; 0: never
 
     def strategy_spec(self) -> str:
         """``NAME[@SYM,SYM][:key=value,...]``."""
@@ -80,6 +81,8 @@ class BacktestRequest:
             args += ["--commission", f"{self.commission:g}"]
         if self.seed is not None:
             args += ["--seed", str(self.seed)]
+        if self.break_even_r is not None:
+            args += ["--break-even-r", f"{self.break_even_r:g}"]
         return [*args, "--progress", "json"]
 
 

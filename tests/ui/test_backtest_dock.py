@@ -369,13 +369,13 @@ def test_the_request_becomes_the_commands_arguments(tmp_path):
                               {"fast": 5, "allow_short": False, "stop_points": 20.0}, "5m",
                               date(2026, 9, 1), date(2026, 11, 27), "store", cash=50_000.0,
                               fill="close", slippage_ticks=1, slippage_bps=2.5, commission=1.25,
-                              seed=3)
+                              seed=3, break_even_r=0.5)
     assert request.arguments(tmp_path) == [
         "backtest", "--home", str(tmp_path), "--strategy",
         "SMA crossover@NQ,ES:fast=5,allow_short=false,stop_points=20.0", "--timeframe", "5m",
         "--from", "2026-09-01", "--to", "2026-11-27", "--data", "store", "--cash", "50000",
         "--fill", "close", "--slippage-ticks", "1", "--slippage-bps", "2.5", "--commission",
-        "1.25", "--seed", "3", "--progress", "json"]
+        "1.25", "--seed", "3", "--break-even-r", "0.5", "--progress", "json"]
 
 
 # -- the dialog -----------------------------------------------------------------------------
@@ -403,6 +403,20 @@ def test_the_dialog_builds_the_strategys_parameter_fields_and_a_request(catalog,
                                        "allow_short=false,stop_points=20.0")
     assert (request.start, request.end) == (date(2026, 11, 3), date(2026, 12, 2))
     assert (request.data, request.fill, request.commission) == ("store", "close", 1.5)
+
+
+def test_the_dialog_states_the_accounts_break_even_move_and_can_turn_it_off(catalog, qtbot):
+    dialog = NewBacktestDialog(catalog, list(INSTRUMENTS), ["1m"], today=date(2026, 12, 3),
+                               break_even_r=1.5)
+    qtbot.addWidget(dialog)
+    dialog.strategy.setCurrentText("SMA crossover")
+    assert dialog.break_even.text() == "1.50 R"
+    assert dialog.build_request().break_even_r == 1.5
+
+    dialog.break_even.setValue(0.0)
+
+    assert dialog.break_even.text() == "never"
+    assert dialog.build_request().break_even_r == 0.0
 
 
 def test_the_dialog_refuses_a_range_that_ends_before_it_starts(catalog, qtbot):

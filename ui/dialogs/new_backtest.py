@@ -80,7 +80,8 @@ def _date(edit: QDateEdit) -> date:
 class NewBacktestDialog(QDialog):
     def __init__(self, strategies: dict[str, StrategyClass], symbols: list[str],
                  timeframes: list[str], *, today: date | None = None,
-                 parent: QWidget | None = None) -> None:
+                 break_even_r: float = 1.0, parent: QWidget | None = None) -> None:
+        """``break_even_r``: the paper account's break-even move, the form's default."""
         super().__init__(parent)
         self.setObjectName("newBacktestDialog")
         self.setWindowTitle("New backtest")
@@ -162,7 +163,19 @@ class NewBacktestDialog(QDialog):
         self.seed.setRange(0, INT_LIMIT)
         self.seed.setValue(defaults.seed)
         self.seed.setToolTip("The simulated market's seed (same seed, same history)")
-        for widget in (self.slippage_ticks, self.slippage_bps, self.cash, self.seed):
+        self.break_even = QDoubleSpinBox(self)
+        self.break_even.setObjectName("backtestBreakEven")
+        self.break_even.setRange(0.0, 100.0)
+        self.break_even.setDecimals(2)
+        self.break_even.setSingleStep(0.25)
+        self.break_even.setSuffix(" R")
+        self.break_even.setSpecialValueText("never")
+        self.break_even.setValue(break_even_r)
+        self.break_even.setToolTip(
+            "A trade's stop moves to its entry once it is this many R in profit, as the "
+            "paper account manages trades (its setting is the default; 0: never)")
+        for widget in (self.slippage_ticks, self.slippage_bps, self.cash, self.seed,
+                       self.break_even):
             widget.setAlignment(fmt.RIGHT)
             widget.setFont(theme.MONO)
         self.commission.setAlignment(fmt.RIGHT)
@@ -195,6 +208,7 @@ class NewBacktestDialog(QDialog):
         form.addRow("Market orders fill at", self.fill)
         form.addRow("Slippage", self._pair(self.slippage_ticks, self.slippage_bps))
         form.addRow("Commission", self.commission)
+        form.addRow("Stop to break-even at", self.break_even)
         form.addRow("Starting cash", self.cash)
         form.addRow("Seed", self.seed)
         layout = QVBoxLayout(self)
@@ -305,7 +319,8 @@ class NewBacktestDialog(QDialog):
             timeframe=self.timeframe.currentText(), start=start, end=end, data=data,
             cash=self.cash.value(), fill=str(self.fill.currentData()),
             slippage_ticks=self.slippage_ticks.value(), slippage_bps=self.slippage_bps.value(),
-            commission=commission, seed=self.seed.value())
+            commission=commission, seed=self.seed.value(),
+            break_even_r=self.break_even.value())
 
     def _run(self) -> None:
         try:

@@ -593,7 +593,8 @@ class BacktestPanel(QWidget):
         if self.dialog is not None:
             self.dialog.deleteLater()
         dialog = NewBacktestDialog(self._strategies(), list(self._instruments),
-                                   self._timeframes, parent=self)
+                                   self._timeframes,
+                                   break_even_r=self._settings.paper.break_even_r, parent=self)
         dialog.accepted.connect(lambda: dialog.request and self.start(dialog.request))
         self.dialog = dialog
         dialog.open()
