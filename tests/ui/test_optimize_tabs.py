@@ -18,6 +18,7 @@ from PySide6.QtCore import QDate, Qt
 from tests.ui.test_backtest_dock import INSTRUMENTS, ROOT, a_run, at, fake_cli, trade
 from ui.panels.backtest import BacktestPanel
 from ui.panels.optimize_charts import Heatmap, heat_grid
+from ui.panels.optimize_form import FormProblem
 from workstation.backtest.runs import load_run, save_run
 from workstation.optimize.runs import list_optimizations, load_optimization
 from workstation.store import open_store
@@ -385,3 +386,18 @@ def test_closing_the_window_kills_a_running_optimization_never_orphaned(workstat
     assert not tab.process.running
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_cluster_address_sends_the_trials_to_that_dask_scheduler_instead_of_the_cores(
+        dock):
+    form = dock().optimize_tab.form
+    fill_small_grid(form)
+
+    form.cluster.setText(" tcp://127.0.0.1:8786 ")
+    args = form.arguments("optimize")
+
+    assert args[args.index("--cluster") + 1] == "tcp://127.0.0.1:8786"
+    assert "--workers" not in args
+    form.cluster.setText("127.0.0.1:8786")
+    with pytest.raises(FormProblem, match=r"Cluster: '127\.0\.0\.1:8786' is not a scheduler"):
+        form.arguments("optimize")

@@ -149,6 +149,11 @@ class SearchForm(QWidget):
         self.workers = spin(self, "searchWorkers", 0, 4 * cores, cores,
                             "Processes running trials (0: one, inside the run's own process)")
         self.workers.setSpecialValueText("in process")
+        self.cluster = QLineEdit(self)
+        self.cluster.setObjectName("searchCluster")
+        self.cluster.setPlaceholderText("tcp://HOST:8786 — a Dask scheduler (optional)")
+        self.cluster.setToolTip("Run the trials on a Dask cluster instead of this machine's "
+                                'cores (needs pip install "bracket-workstation[cluster]")')
         self.message = QLabel(self)
         self.message.setObjectName("searchMessage")
         self.message.setWordWrap(True)
@@ -170,7 +175,8 @@ class SearchForm(QWidget):
                                                   self.max_drawdown))
         self.form.addRow("Searc&h", self.search)
         self.form.addRow("Trials", self._pair(self.trials, QLabel("seed", self), self.seed))
-        self.form.addRow("&Workers", self.workers)
+        self.form.addRow("&Workers", self._pair(self.workers, QLabel("or cluster", self),
+                                                self.cluster))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(self.form)
@@ -306,8 +312,15 @@ class SearchForm(QWidget):
             args += ["--preset", self.preset.currentData(), "--account",
                      str(self.account.value())]
         args += ["--search", self.search.currentData(), "--trials", str(self.trials.value()),
-                 "--search-seed", str(self.seed.value()), "--workers",
-                 str(self.workers.value())]
+                 "--search-seed", str(self.seed.value())]
+        cluster = self.cluster.text().strip()
+        if cluster:
+            if not cluster.startswith(("tcp://", "tls://")):
+                raise FormProblem(f"Cluster: {cluster!r} is not a scheduler address "
+                                  "(tcp://HOST:8786)")
+            args += ["--cluster", cluster]
+        else:
+            args += ["--workers", str(self.workers.value())]
         return [*args, "--progress", "json"]
 
     def load(self, strategy: str, symbols: tuple[str, ...], timeframe: str, first: str,
