@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 import shiboken6
@@ -58,6 +58,7 @@ from ui.models.backtest_trades_model import BacktestTradesModel
 from ui.panels.backtest_charts import EquityChart, ExcursionScatter, RHistogram, TradeChartWindow
 from ui.panels.challenge import ChallengeTab
 from ui.panels.optimize import OptimizeTab
+from ui.panels.stored_runs import Reader
 from ui.panels.tables import fit_columns, make_table
 from ui.panels.walkforward import WalkForwardTab
 from ui.panels.widgets import show_status
@@ -75,8 +76,6 @@ from workstation.trades import TradeRecord
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-Reader = Callable[[Callable[[], T]], Awaitable[T]]
 FIGURE_COLUMNS = 2  # caption/value pairs per row of the figures grid (in METRICS order)
 FIGURE_SAMPLE = "-1,234,567.89"  # the widest figure the grid makes room for
 TRADE_SAMPLES = ("9,999", "MSFT", "Short", "1,000", "2026-11-02 09:31", "21,000.00",

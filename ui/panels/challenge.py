@@ -9,14 +9,10 @@ against the target and loss lines, and lists the stored runs (they survive a res
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -40,6 +36,7 @@ from ui.models.optimize_models import RowsModel, challenge_columns
 from ui.panels.optimize import HISTORY_HEIGHT, make_sortable_table
 from ui.panels.optimize_charts import DaysToPass, SamplePaths
 from ui.panels.optimize_form import PRESETS, spin
+from ui.panels.stored_runs import Reader, StoredRunsTab
 from ui.panels.tables import fit_columns
 from ui.panels.widgets import show_status
 from workstation.backtest.runs import list_runs
@@ -51,12 +48,8 @@ from workstation.optimize.runs import (
     list_optimizations,
     load_challenge,
 )
-from workstation.store.database import Store, StoreError
+from workstation.store.database import Store
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Reader = Callable[[Callable[[], T]], Awaitable[T]]
 SIZES = (25_000, 50_000, 100_000, 150_000, 200_000)  # as the risk settings dialog offers
 TRAILING = {"static": "static (from the initial balance)",
             "eod": "trailing, end of day", "intraday": "trailing, intraday"}
@@ -83,26 +76,19 @@ def money(parent: QWidget, name: str, tip: str) -> QDoubleSpinBox:
     return box
 
 
-class ChallengeTab(QWidget):
-    message = Signal(str, bool)
+class ChallengeTab(StoredRunsTab):
+    kind = "challenge"
+    what = "challenge simulation"
+    show_while_running = True  # a stored run is shown; the form keeps the running one's rules
 
     def __init__(self, store: Store | None, read: Reader[Any], home: Path, *,
                  command: list[str] | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("challengeTab")
-        self._store = store
-        self._read = read
-        self._home = home
-        self._tasks: set[asyncio.Future[Any]] = set()
+        super().__init__(store, read, home, parent)
         self.record: ChallengeRun | None = None
-        self.shown_id: int | None = None
-        self.process = CommandProcess("challenge_id", "challenge simulation", command, self)
-        self.progress = RunProgress(self.process, "challenge", self)
+        self.process = CommandProcess("challenge_id", self.what, command, self)
+        self.progress = RunProgress(self.process, self.kind, self)
         self._build()
-        self.process.completed.connect(self._on_completed)
-        self.process.failed.connect(self._on_failed)
-        self.process.canceled.connect(self._on_canceled)
-        self.history_table.selectionModel().selectionChanged.connect(self._on_history_selected)
+        self._wire()
         self._preset_changed()
 
     # -- building ------------------------------------------------------------------------
@@ -340,33 +326,14 @@ class ChallengeTab(QWidget):
         return [*args, "--paths", str(self.paths.value()), "--sim-seed",
                 str(self.seed.value()), "--progress", "json"]
 
-    # -- store reads ---------------------------------------------------------------------
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    # -- the stored runs ----------------------------------------------------------------
+    def _read_rows(self, store: Store) -> list[Any]:
+        """The stored simulations, and the trade sources for the form's lists."""
+        return [list_challenges(store), list_runs(store),
+                list_optimizations(store, "walkforward")]
 
-    def refresh(self, select: int | None = None) -> asyncio.Future[Any]:
-        """The stored simulations and the trade sources, read again."""
-        return self._spawn(self._refresh(select))
-
-    async def _refresh(self, select: int | None) -> None:
-        store = self._store
-        if store is None:
-            return
-
-        def read() -> tuple[list[Any], list[Any], list[Any]]:
-            return (list_challenges(store), list_runs(store),
-                    list_optimizations(store, "walkforward"))
-
-        try:
-            challenges, runs, walks = await self._read(read)
-        except StoreError as exc:
-            self.notify(str(exc), True)
-            return
-        if not shiboken6.isValid(self):
-            return
+    def _rows_read(self, rows: list[Any]) -> None:
+        challenges, runs, walks = rows
         for combo, items in ((self.backtest_run, [(r.run_id, f"{r.run_id}: {r.title}")
                                                   for r in runs]),
                              (self.walkforward_run, [(w.run_id, f"{w.run_id}: {w.title}")
@@ -378,40 +345,12 @@ class ChallengeTab(QWidget):
             if kept is not None and combo.findData(kept) >= 0:
                 combo.setCurrentIndex(combo.findData(kept))
         self.history_model.set_rows(challenges)
-        wanted = select if select is not None else (
-            self.shown_id or (challenges[0].run_id if challenges else None))
-        if wanted is not None:
-            self.select(wanted)
 
-    def select(self, run_id: int) -> None:
-        for row, summary in enumerate(self.history_model.rows):
-            if summary.run_id == run_id:
-                self.history_table.selectRow(self.history_proxy.mapFromSource(
-                    self.history_model.index(row, 0)).row())
-                return
-
-    def _on_history_selected(self, *_: QItemSelection) -> None:
-        rows = self.history_table.selectionModel().selectedRows()
-        if not rows:
-            return
-        summary = self.history_model.row_at(self.history_proxy.mapToSource(rows[0]).row())
-        if summary is not None and summary.run_id != self.shown_id:
-            self._spawn(self._load(summary.run_id))
-
-    async def _load(self, run_id: int) -> None:
-        store = self._store
-        assert store is not None
-        try:
-            record = await self._read(lambda: load_challenge(store, run_id))
-        except StoreError as exc:
-            self.notify(str(exc), True)
-            return
-        if shiboken6.isValid(self):
-            self.show_record(record)
+    def load_record(self, store: Store, run_id: int) -> ChallengeRun:
+        return load_challenge(store, run_id)
 
     def show_record(self, record: ChallengeRun) -> None:
-        self.record = record
-        self.shown_id = record.run_id
+        super().show_record(record)
         result = record.result
         if not self.process.running:
             self.load_rules(result.rules, record.source)
@@ -453,31 +392,3 @@ class ChallengeTab(QWidget):
         self.progress.begin("the challenge simulation")
         self.process.start([*arguments[:1], "--home", str(self._home), *arguments[1:]])
         self.run_button.setEnabled(False)
-
-    def _on_completed(self, message: dict[str, Any]) -> None:
-        self._ended()
-        self.notify(str(message.get("summary", "done")))
-        if message.get("challenge_id") is not None:
-            self.shown_id = None
-            self.refresh(select=int(message["challenge_id"]))
-
-    def _on_failed(self, text: str) -> None:
-        self._ended()
-        self.notify(text, True)
-
-    def _on_canceled(self) -> None:
-        self._ended()
-        self.notify("Challenge simulation canceled: nothing was stored")
-
-    def _ended(self) -> None:
-        self.progress.hide()
-        self.run_button.setEnabled(True)
-
-    def notify(self, text: str, error: bool = False) -> None:
-        if not shiboken6.isValid(self):
-            return
-        show_status(self.status, text, error)
-        if error:
-            log.warning("challenge: %s", text)
-        self.message.emit(text, error)
-

@@ -12,15 +12,12 @@ result only when it completes, so Cancel (which kills it) leaves nothing stored.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QItemSelection, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -45,17 +42,14 @@ from ui.models.optimize_models import (
 )
 from ui.panels.optimize_charts import Heatmap
 from ui.panels.optimize_form import FormProblem, SearchForm
+from ui.panels.stored_runs import Reader, StoredRunsTab
 from ui.panels.tables import fit_columns, make_table
 from ui.panels.widgets import show_status
 from workstation.optimize.runs import Optimization, list_optimizations, load_optimization
-from workstation.store.database import Store, StoreError
+from workstation.store.database import Store
 from workstation.strategies.instances import InstanceError, InstanceSettings
 from workstation.strategies.loader import StrategyClass
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Reader = Callable[[Callable[[], T]], Awaitable[T]]
 HISTORY_HEIGHT = 120  # the stored runs' list: a few rows, the result below gets the rest
 HEATMAP_EVERY_MS = 250  # redraws of the heatmap while trials arrive
 HEATMAP_MIN_WIDTH = 340  # room for the cells, the value ticks and the colour bar
@@ -86,11 +80,10 @@ def make_sortable_table(model: Any, name: str, parent: QWidget
     return table, proxy
 
 
-class SearchTab(QWidget):
+class SearchTab(StoredRunsTab):
     """What the Optimize and Walk-forward tabs share: the form, the child process and its
     progress, the stored runs of ``kind`` and showing one of them."""
 
-    message = Signal(str, bool)  # text, error: for the dock's status line
     backtest_requested = Signal(object)  # a BacktestRequest
     kind = "optimize"
     what = "optimisation"
@@ -99,16 +92,10 @@ class SearchTab(QWidget):
                  strategies: Callable[[], dict[str, StrategyClass]], symbols: list[str],
                  timeframes: list[str], *, command: list[str] | None = None,
                  today: date | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(f"{self.kind}Tab")
-        self._store = store
-        self._read = read
-        self._home = home
+        super().__init__(store, read, home, parent)
         self._strategies = strategies
         self._symbols = symbols
-        self._tasks: set[asyncio.Future[Any]] = set()
         self.record: Optimization | None = None
-        self.shown_id: int | None = None
         self._started_with: dict[str, Any] = {}  # the running search's context
         self.form = SearchForm(strategies(), timeframes, f"{self.kind}Form", today=today,
                                parent=self)
@@ -128,10 +115,7 @@ class SearchTab(QWidget):
         self._build()
         self.run_button.clicked.connect(self.run)
         self.process.line.connect(self._on_line)
-        self.process.completed.connect(self._on_completed)
-        self.process.failed.connect(self._on_failed)
-        self.process.canceled.connect(self._on_canceled)
-        self.history_table.selectionModel().selectionChanged.connect(self._on_history_selected)
+        self._wire()
 
     # -- building ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -177,66 +161,15 @@ class SearchTab(QWidget):
     def _results(self) -> QWidget:
         raise NotImplementedError
 
-    # -- store reads ---------------------------------------------------------------------
-    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    # -- the stored runs ----------------------------------------------------------------
+    def _read_rows(self, store: Store) -> list[Any]:
+        return list_optimizations(store, self.kind)
 
-    def refresh(self, select: int | None = None) -> asyncio.Future[Any]:
-        """Read the stored list again; then show ``select`` (default: the newest)."""
-        return self._spawn(self._refresh(select))
-
-    async def _refresh(self, select: int | None) -> None:
-        store = self._store
-        if store is None:
-            return
-        try:
-            rows = await self._read(lambda: list_optimizations(store, self.kind))
-        except StoreError as exc:
-            self.notify(str(exc), True)
-            return
-        if not shiboken6.isValid(self):
-            return
-        self.history_model.set_rows(rows)
-        wanted = select if select is not None else (self.shown_id or
-                                                    (rows[0].run_id if rows else None))
-        if wanted is not None:
-            self.select(wanted)
-
-    def select(self, run_id: int) -> None:
-        for row, summary in enumerate(self.history_model.rows):
-            if summary.run_id == run_id:
-                index = self.history_proxy.mapFromSource(self.history_model.index(row, 0))
-                self.history_table.selectionModel().select(
-                    index, self.history_table.selectionModel().SelectionFlag.ClearAndSelect
-                    | self.history_table.selectionModel().SelectionFlag.Rows)
-                self.history_table.scrollTo(index)
-                return
-
-    def _on_history_selected(self, *_: QItemSelection) -> None:
-        rows = self.history_table.selectionModel().selectedRows()
-        if not rows or self.process.running:
-            return
-        summary = self.history_model.row_at(self.history_proxy.mapToSource(rows[0]).row())
-        if summary is not None and summary.run_id != self.shown_id:
-            self._spawn(self._load(summary.run_id))
-
-    async def _load(self, run_id: int) -> None:
-        store = self._store
-        assert store is not None
-        try:
-            record = await self._read(lambda: load_optimization(store, run_id))
-        except StoreError as exc:
-            self.notify(str(exc), True)
-            return
-        if shiboken6.isValid(self):
-            self.show_record(record)
+    def load_record(self, store: Store, run_id: int) -> Optimization:
+        return load_optimization(store, run_id)
 
     def show_record(self, record: Optimization) -> None:
-        self.record = record
-        self.shown_id = record.run_id
+        super().show_record(record)
         if not self.process.running:
             self.form.load(record.strategy, record.symbols, record.timeframe,
                            record.first_day, record.last_day, record.source, record.inputs)
@@ -284,34 +217,6 @@ class SearchTab(QWidget):
             eta = progress.get("eta_s")
             self.progress.show_done(done, total, f"{done:,} / {total:,} trials · {best_text}"
                                     f" · ETA {eta_text(float(eta)) if eta is not None else '—'}")
-
-    def _on_completed(self, message: dict[str, Any]) -> None:
-        self._ended()
-        run_id = message.get("optimization_id")
-        self.notify(str(message.get("summary", "done")))
-        if run_id is not None:
-            self.shown_id = None
-            self.refresh(select=int(run_id))
-
-    def _on_failed(self, text: str) -> None:
-        self._ended()
-        self.notify(text, True)
-
-    def _on_canceled(self) -> None:
-        self._ended()
-        self.notify(f"{self.what.capitalize()} canceled: nothing was stored")
-
-    def _ended(self) -> None:
-        self.progress.hide()
-        self.run_button.setEnabled(True)
-
-    def notify(self, text: str, error: bool = False) -> None:
-        if not shiboken6.isValid(self):
-            return
-        show_status(self.status, text, error)
-        if error:
-            log.warning("%s: %s", self.kind, text)
-        self.message.emit(text, error)
 
     # -- a trial's parameters elsewhere ---------------------------------------------------
     def context(self) -> dict[str, Any]:
