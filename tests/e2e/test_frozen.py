@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.e2e.test_alpaca_session import PLUGIN as BUY_ONCE
 from tests.fake_alpaca import FakeAlpaca, trade_msg
 
 pytestmark = pytest.mark.e2e
@@ -137,23 +138,6 @@ class QtProbe(Strategy):
 
     def on_bar(self, bar: Bar) -> None:
         pass
-'''
-
-BUY_ONCE = '''\
-from workstation.strategy import Strategy
-
-
-class BuyOnce(Strategy):
-    """Buys 10 AAPL at 200 (a limit) on the first trade it sees."""
-
-    name = "Buy once"
-    symbols = ("AAPL",)
-    wants_ticks = True
-
-    def on_tick(self, tick):
-        if not self.state.get("sent"):
-            self.state["sent"] = True
-            self.buy("AAPL", 10, limit=200.0)
 '''
 
 

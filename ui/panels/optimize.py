@@ -44,7 +44,6 @@ from ui.panels.optimize_charts import Heatmap
 from ui.panels.optimize_form import FormProblem, SearchForm
 from ui.panels.stored_runs import Reader, StoredRunsTab
 from ui.panels.tables import fit_columns, make_table
-from ui.panels.widgets import show_status
 from workstation.optimize.runs import Optimization, list_optimizations, load_optimization
 from workstation.store.database import Store
 from workstation.strategies.instances import InstanceError, InstanceSettings
@@ -147,16 +146,7 @@ class SearchTab(StoredRunsTab):
         results.setSizes([HISTORY_HEIGHT, 4 * HISTORY_HEIGHT])
         stack.addWidget(results, 1)
         stack.addWidget(self.status)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(scroll)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
-        show_status(self.status, "")
+        self._lay_out(scroll, right)
 
     def _results(self) -> QWidget:
         raise NotImplementedError

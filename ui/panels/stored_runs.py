@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSortFilterProxyModel, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QTableView, QWidget
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget
 
 from ui.backtest_process import CommandProcess, RunProgress
 from ui.models.optimize_models import RowsModel
@@ -55,6 +61,19 @@ class StoredRunsTab(QWidget):
         self._tasks: set[asyncio.Future[Any]] = set()
         self.record: Any = None
         self.shown_id: int | None = None
+
+    def _lay_out(self, form: QWidget, results: QWidget) -> None:
+        """The form on the left at its own width; the results take the rest."""
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(form)
+        splitter.addWidget(results)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        show_status(self.status, "")
 
     def _wire(self) -> None:
         self.process.completed.connect(self._on_completed)
