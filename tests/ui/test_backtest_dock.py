@@ -3,7 +3,6 @@ backtest command run as a real child process (a small fake of ``bracket backtest
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -273,7 +272,8 @@ def test_a_sim_runs_trade_is_drawn_over_the_regenerated_bars_it_traded(panel_for
     either side) are drawn, the simulated market's own, regenerated from the run's seed."""
     from tests.unit.test_backtest_trade_bars import run_on
 
-    run_id = save_run(store, run(asyncio.to_thread(run_on, tmp_path, "sim")))
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, on a plain thread
+        run_id = save_run(store, pool.submit(run_on, tmp_path, "sim").result())
     panel = panel_for()
     qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
     window = run(panel.show_trade(panel.run.trades[0]))

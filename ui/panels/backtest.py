@@ -88,9 +88,11 @@ EXPORTS = {"html": ("HTML report", "*.html", report.write_html),
 
 
 @cache
-def _exporter() -> ThreadPoolExecutor:
-    """Reports are written on a thread of their own (not the store's, not the GUI's)."""
-    return ThreadPoolExecutor(1, thread_name_prefix="backtest-export")
+def _worker() -> ThreadPoolExecutor:
+    """Reports are written, and a run's bars found again, on a thread of their own: not
+    the store's, not the GUI's, and a plain thread (qasync's default executor runs QThreads,
+    which abort the process if still running at exit)."""
+    return ThreadPoolExecutor(1, thread_name_prefix="backtest-worker")
 
 
 def day_closes(run: BacktestRun) -> pd.Series:
@@ -476,8 +478,8 @@ class BacktestPanel(QWidget):
         if run.source == "store":
             bars, found = await self._stored_trade_bars(run, trade)
         else:
-            kept = await asyncio.to_thread(bars_for_trade, run, trade, self._settings,
-                                           TRADE_CHART_BARS)
+            kept = await asyncio.get_running_loop().run_in_executor(
+                _worker(), bars_for_trade, run, trade, self._settings, TRADE_CHART_BARS)
             bars, found = kept.bars, kept.note
         note = (f"{found}: {marks}" if bars else
                 f"No bars at hand: {found}. Drawn from the trade's own points: {marks} over "
@@ -527,7 +529,7 @@ class BacktestPanel(QWidget):
         assert run is not None
         title, _, write = EXPORTS[kind]
         try:
-            await asyncio.get_running_loop().run_in_executor(_exporter(), write, run, path)
+            await asyncio.get_running_loop().run_in_executor(_worker(), write, run, path)
         except OSError as exc:
             self.notify(f"{title} of run {run.run_id} not written to {path}: "
                         f"{exc.strerror or exc}", True)
