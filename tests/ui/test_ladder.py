@@ -18,7 +18,7 @@ from tests.ui.test_trading_panels import long_bracket, open_market
 from ui.dialogs.shortcuts import shortcut_rows
 from ui.ladder_trading import Atm
 from ui.models.ladder_model import ASK, BID, BUY, BUY_ORDER, LONG_AVG, PRICE, SELL, VOLUME
-from workstation.model import Tick
+from workstation.model import Quote, Tick
 from workstation.orders import OrderSide, OrderStatus, OrderType
 
 LEFT = Qt.MouseButton.LeftButton
@@ -274,3 +274,29 @@ def test_the_quantity_bracket_and_auto_centre_are_kept_for_the_next_start(workst
     assert (again.qty.value(), again.atm(), again.auto_centre.isChecked()) == (
         5, Atm(False, 8, 16), False)
     assert again.presets[5].isChecked() and not again.presets[1].isChecked()
+
+
+def test_a_crypto_ladder_sends_fractions_of_a_coin_on_its_lot_grid(workstation, qtbot):
+    """BTC/USD trades in lots of 0.0001: the box takes 0.05 (and brings 0.12345 onto the
+    grid, 0.1234 or 0.1235, never a size the broker would refuse); a bid click below the
+    market buys 0.05 there. NQ's box is back to whole contracts."""
+    window = workstation()
+    publish(window, Tick("BTC/USD", at(15, 0, 0), 95_000.00, 0.5, 1),
+            Quote("BTC/USD", at(15, 0, 1), 95_000.00, 95_000.01, 1.0, 1.0))
+    window.show_series("BTC/USD", "1m")
+    window.focus_dock("ladder")
+    ladder = window.ladder
+    qtbot.waitUntil(lambda: ladder.isVisible() and ladder.model.last_row() is not None)
+    ladder.set_atm(Atm(False, 0, 0))
+    assert ladder.qty.decimals() == 4 and ladder.qty.minimum() == 0.0001
+
+    ladder.qty.setValue(0.05)
+    click(ladder, qtbot, 94_999.50, BID)
+
+    (order,) = working(window)
+    assert (order.side, order.type, order.qty, order.limit_price) == (
+        OrderSide.BUY, OrderType.LIMIT, 0.05, 94_999.50)
+    ladder.qty.setValue(0.12345)
+    assert ladder.qty.value() in (0.1234, 0.1235)
+    window.show_series("NQ", "1m")
+    assert ladder.qty.decimals() == 0 and ladder.qty.value() == 1.0

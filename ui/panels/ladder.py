@@ -10,6 +10,8 @@ chart elsewhere, flattens here)."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import (
@@ -25,6 +27,7 @@ from PySide6.QtGui import QAction, QColor, QKeyEvent, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -103,10 +106,11 @@ class LadderPanel(QWidget):
                                           QSizePolicy.Policy.Preferred)
         self.table = make_table(model, "ladderTable", self)
         self._set_up_table(price_sample)
-        self.qty = QSpinBox(self)
+        self.qty = QDoubleSpinBox(self)
         self.qty.setObjectName("ladderQty")
-        self.qty.setRange(1, MAX_QTY)
-        self.qty.setToolTip("Quantity of each order the ladder sends")
+        self.qty.setToolTip("Quantity of each order the ladder sends (on the symbol's lot "
+                            "size: 0.0001 BTC, 1 contract)")
+        self._fit_qty(1.0)
         self.presets: dict[int, QToolButton] = {}
         self.atm_box = QCheckBox("ATM", self)
         self.atm_box.setObjectName("ladderAtm")
@@ -210,7 +214,7 @@ class LadderPanel(QWidget):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.footer)
 
-    def _check_preset(self, qty: int) -> None:
+    def _check_preset(self, qty: float) -> None:
         for preset, button in self.presets.items():
             button.setChecked(preset == qty)
 
@@ -268,7 +272,8 @@ class LadderPanel(QWidget):
             return str(settings.value(f"ladder/{key}", default)).lower() in ("true", "1")
 
         atm = self.atm()
-        self.qty.setValue(number("qty", self.qty.value()))
+        with contextlib.suppress(TypeError, ValueError):  # not a number: the default stays
+            self.qty.setValue(float(settings.value("ladder/qty", self.qty.value())))
         self.set_atm(Atm(flag("atm", atm.on), number("stop_ticks", atm.stop_ticks),
                          number("target_ticks", atm.target_ticks)))
         self.auto_centre.setChecked(flag("auto_centre", True))
@@ -277,7 +282,18 @@ class LadderPanel(QWidget):
     def set_symbol(self, symbol: str) -> None:
         self.model.set_symbol(symbol)
         self.symbol_label.setText(symbol)
+        if self.model.inst is not None:
+            self._fit_qty(self.model.inst.lot_size)
         self.refresh()
+
+    def _fit_qty(self, lot: float) -> None:
+        """The quantity box on the lot grid: whole contracts for NQ, 0.0001 BTC for
+        BTC/USD; a quantity kept from another symbol is brought onto it."""
+        decimals = max(0, -math.floor(math.log10(lot))) if 0 < lot < 1 else 0
+        self.qty.setDecimals(decimals)
+        self.qty.setRange(lot, MAX_QTY)
+        self.qty.setSingleStep(lot)
+        self.qty.setValue(max(lot, round(self.qty.value() / lot) * lot))
 
     def refresh(self) -> None:
         """Once a frame, while the ladder is on screen: changed rows, the header, and the
