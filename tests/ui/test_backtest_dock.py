@@ -139,6 +139,20 @@ def test_runs_are_listed_newest_first_and_the_newest_is_shown_with_its_exact_fig
     assert panel.title.text().startswith(f"Run {second}: SMA crossover 1.0 · NQ, ES 1m · sim")
 
 
+def test_the_equity_axis_reads_money_with_thousands_separators(panel_for, store, qtbot):
+    run_id = save_run(store, a_run(NEWER))
+    panel = panel_for()
+    qtbot.waitUntil(lambda: panel.shown_run_id == run_id)
+
+    money = panel.equity.equity_plot.getAxis("right")
+    drawdown = panel.equity.drawdown_plot.getAxis("right")
+
+    assert money.tickStrings([99_900.0, 100_000.0, 100_100.0], 1.0, 100.0) == [
+        "99,900", "100,000", "100,100"]
+    assert drawdown.tickStrings([-1.25, -0.5, 0.0], 1.0, 0.25) == ["-1.25", "-0.50", "0.00"]
+    assert not drawdown.autoSIPrefix  # -0.6 % reads -0.6, not -600 "x0.001"
+
+
 def test_selecting_a_run_shows_its_trades_one_row_each_in_exchange_time(panel_for, store,
                                                                          qtbot):
     first = save_run(store, a_run(OLDER, trades=TRADES[:1]))

@@ -41,7 +41,26 @@ def drawdown_percent(equity: np.ndarray, starting_cash: float) -> np.ndarray:
     return (equity / peaks - 1.0) * 100.0
 
 
+class ValueAxis(pg.AxisItem):
+    """Money and counts read with thousands separators (100,000 not 100000), with just
+    the decimals the tick spacing needs (-2.5, not pyqtgraph's -2), and never an SI
+    multiplier (a drawdown of -0.6 % reads -0.6, not -600 with "x0.001" in the label)."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        step = abs(spacing * scale)
+        decimals = 0
+        while decimals < 8 and step > 0 and abs(step * 10**decimals
+                                                - round(step * 10**decimals)) > 1e-6:
+            decimals += 1
+        return [f"{value * scale:,.{decimals}f}" for value in values]
+
+
 def _style(plot: pg.PlotItem) -> None:
+    plot.setAxisItems({"right": ValueAxis(orientation="right")})
     plot.showGrid(x=True, y=True, alpha=0.12)
     plot.hideButtons()
     plot.setMenuEnabled(False)
