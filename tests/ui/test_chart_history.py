@@ -11,7 +11,7 @@ from ui.bridge import EngineBridge, LogBuffer
 from ui.main_window import MainWindow
 from workstation.config import Settings
 from workstation.engine import Engine, RunOptions, sim_feed_builder
-from workstation.model import datetime_to_ns
+from workstation.model import NS_PER_SECOND, Bar, PartialBar, datetime_to_ns
 from workstation.sessions import NEW_YORK
 
 START = datetime_to_ns(datetime.combine(date(2026, 11, 4), time(9, 30), NEW_YORK))
@@ -59,3 +59,21 @@ def test_a_daily_bar_is_labelled_with_the_date_of_its_session(sim_window, qtbot)
     assert window.chart.describe(0).startswith("NQ 1d  2026-10-28 session  O ")
     assert window.chart.partial is not None  # the 4th, formed since 18:00 ET the day before
     assert window.chart.describe(5).startswith("NQ 1d  2026-11-04 session  O ")
+
+
+def test_the_forming_bar_is_labelled_with_its_open_time_as_soon_as_it_forms(sim_window, qtbot):
+    """The feed has not run: no 1-minute bar forms yet, and its place on the axis has no
+    label (it read 19:00, the epoch in New York, until the next bar closed); once the
+    09:30 bar forms, its place reads 09:30 at once."""
+    window = sim_window
+    qtbot.waitUntil(lambda: window.chart.bar_count > 0)
+    chart = window.chart
+    forming = float(chart.bar_count)
+    assert chart.partial is None
+    assert chart.axis.tickStrings([forming], 1.0, 1.0) == [""]
+
+    chart.set_partial(PartialBar(Bar("NQ", "1m", START, START + 60 * NS_PER_SECOND,
+                                     21_000.0, 21_001.0, 20_999.0, 21_000.5, 12.0, 3)))
+
+    assert chart.axis.picture is None  # the label is drawn again
+    assert chart.axis.tickStrings([forming], 1.0, 1.0) == ["09:30"]

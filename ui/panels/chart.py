@@ -71,7 +71,7 @@ class TimeAxis(pg.AxisItem):
         labels = []
         for value in values:
             index = round(value)
-            if 0 <= index < len(self.times):
+            if 0 <= index < len(self.times) and self.times[index]:  # 0: not formed yet
                 moment = _local(int(self.times[index]))
                 labels.append(moment.strftime("%m-%d" if self.daily else "%H:%M"))
             else:
@@ -321,8 +321,10 @@ class ChartPanel(QWidget):
             self.live_candle.set_data(x, np.array([bar.open]), np.array([bar.high]),
                                       np.array([bar.low]), np.array([bar.close]))
             self.live_volume.setOpts(x=x, height=[bar.volume], width=BODY_WIDTH)
-            if len(self._ts) == len(self._bars) + 1:
-                self._ts[-1] = self._stamp(bar)
+            stamp = self._stamp(bar)
+            if len(self._ts) == len(self._bars) + 1 and self._ts[-1] != stamp:
+                self._ts[-1] = stamp
+                self.axis.set_times(self._ts)  # its cached label was the previous time
             last = bar.close
         if last is not None:
             previous = self._bars[-1].close if self._bars and bar is not None else last
