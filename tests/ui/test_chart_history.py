@@ -62,18 +62,20 @@ def test_a_daily_bar_is_labelled_with_the_date_of_its_session(sim_window, qtbot)
 
 
 def test_the_forming_bar_is_labelled_with_its_open_time_as_soon_as_it_forms(sim_window, qtbot):
-    """The feed has not run: no 1-minute bar forms yet, and its place on the axis has no
-    label (it read 19:00, the epoch in New York, until the next bar closed); once the
-    09:30 bar forms, its place reads 09:30 at once."""
+    """The feed has not run: no 1-minute bar forms yet, and its place on the axis reads
+    09:30, where the 09:29 bar closed (it read 19:00, the epoch in New York, until the
+    next bar closed); once a bar forms (here at 09:31), the axis is drawn again with its
+    time."""
     window = sim_window
     qtbot.waitUntil(lambda: window.chart.bar_count > 0)
     chart = window.chart
     forming = float(chart.bar_count)
     assert chart.partial is None
-    assert chart.axis.tickStrings([forming], 1.0, 1.0) == [""]
+    assert chart.axis.tickStrings([forming], 1.0, 1.0) == ["09:30"]
 
-    chart.set_partial(PartialBar(Bar("NQ", "1m", START, START + 60 * NS_PER_SECOND,
+    minute = 60 * NS_PER_SECOND
+    chart.set_partial(PartialBar(Bar("NQ", "1m", START + minute, START + 2 * minute,
                                      21_000.0, 21_001.0, 20_999.0, 21_000.5, 12.0, 3)))
 
     assert chart.axis.picture is None  # the label is drawn again
-    assert chart.axis.tickStrings([forming], 1.0, 1.0) == ["09:30"]
+    assert chart.axis.tickStrings([forming], 1.0, 1.0) == ["09:31"]

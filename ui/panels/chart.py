@@ -71,7 +71,7 @@ class TimeAxis(pg.AxisItem):
         labels = []
         for value in values:
             index = round(value)
-            if 0 <= index < len(self.times) and self.times[index]:  # 0: not formed yet
+            if 0 <= index < len(self.times):
                 moment = _local(int(self.times[index]))
                 labels.append(moment.strftime("%m-%d" if self.daily else "%H:%M"))
             else:
@@ -301,7 +301,10 @@ class ChartPanel(QWidget):
         stamp = self._stamp
         known = self._ts[:-1] if added is not None else np.zeros(0, dtype=np.int64)
         more = [stamp(b) for b in (added if added is not None else self._bars)]
-        tail = [stamp(self._partial) if self._partial else 0]
+        # the forming bar's place: its time, or until it forms, the newest bar's close (where
+        # the next one opens)
+        newest = self._bars[-1].end if self._bars and not self.axis.daily else 0
+        tail = [stamp(self._partial) if self._partial else newest]
         self._ts = np.concatenate((known, np.array(more + tail, dtype=np.int64)))
         self.axis.set_times(self._ts)
 
